@@ -1,0 +1,4 @@
+export * from './json.js';
+export * from './policy.js';
+export * from './dry-run.js';
+export * from './protocol.js';
