@@ -1,0 +1,28 @@
+import type { Logger } from 'pino';
+import type { Config } from '../config.js';
+import { DockerRunner } from './docker/docker-runner.js';
+import { JavaScriptRunner } from './javascript/javascript-runner.js';
+import { PyodideRunner } from './pyodide/pyodide-runner.js';
+import type { ScriptRunner } from './runner.js';
+
+export interface Runners {
+  python: ScriptRunner;
+  javascript: ScriptRunner;
+}
+
+/** The Python runner for the configured mode, and the JavaScript runner. */
+export async function createRunners(config: Config, logger: Logger): Promise<Runners> {
+  const javascript = new JavaScriptRunner({ logger: logger.child({ runner: 'isolated-vm' }) });
+  if (config.pythonMode === 'docker') {
+    const python = new DockerRunner({ ...config.docker, logger: logger.child({ runner: 'docker' }) });
+    return { python, javascript };
+  }
+
+  const python = new PyodideRunner({
+    poolSize: config.pyodide.poolSize,
+    memoryLimitBytes: config.pyodide.memoryLimitBytes,
+    logger: logger.child({ runner: 'pyodide' }),
+  });
+  await python.start();
+  return { python, javascript };
+}
