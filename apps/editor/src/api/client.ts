@@ -25,6 +25,7 @@ export interface RequestOptions {
   method?: 'GET' | 'POST' | 'PUT' | 'DELETE';
   body?: unknown;
   headers?: Record<string, string>;
+  signal?: AbortSignal;
 }
 
 /** A JSON response together with the headers the caller needs (ETag). */
@@ -59,8 +60,11 @@ export async function apiRequest<T>(path: string, options: RequestOptions = {}):
 
   let response: Response;
   try {
-    response = await fetch(`/api${path}`, { method: options.method ?? 'GET', headers, body });
+    response = await fetch(`/api${path}`, { method: options.method ?? 'GET', headers, body, signal: options.signal });
   } catch (cause) {
+    if (isAbortError(cause)) {
+      throw cause;
+    }
     const reason = cause instanceof Error ? cause.message : String(cause);
     throw new ApiError(0, 'network_error', `Could not reach the server for ${path}: ${reason}. Check that the backend is running.`);
   }
@@ -78,6 +82,11 @@ export async function apiRequest<T>(path: string, options: RequestOptions = {}):
 export async function apiJson<T>(path: string, options: RequestOptions = {}): Promise<T> {
   const { data } = await apiRequest<T>(path, options);
   return data;
+}
+
+/** True for the error `fetch` throws when its request was cancelled through an AbortSignal. */
+export function isAbortError(error: unknown): boolean {
+  return error instanceof DOMException && error.name === 'AbortError';
 }
 
 /** Turns any thrown value into one line for the page. */

@@ -12,14 +12,17 @@ export interface DryRunCall {
   /** The block as edited, saved or not; the server runs this configuration. */
   block: PolicyBlock;
   input: DryRunInput;
+  /** Cancels the request; the server stops the run when the client goes away. */
+  signal?: AbortSignal;
 }
 
-export function runDryRun({ policyId, savedTag, block, input }: DryRunCall): Promise<DryRunResponse> {
+export function runDryRun({ policyId, savedTag, block, input, signal }: DryRunCall): Promise<DryRunResponse> {
+  const body = { block, input };
   if (savedTag === undefined) {
-    return apiJson<DryRunResponse>('/dry-run', { method: 'POST', body: { block, input } });
+    return apiJson<DryRunResponse>('/dry-run', { method: 'POST', body, signal });
   }
   const path = `/policies/${encodeURIComponent(policyId)}/blocks/${encodeURIComponent(savedTag)}/dry-run`;
-  return apiJson<DryRunResponse>(path, { method: 'POST', body: { block, input } });
+  return apiJson<DryRunResponse>(path, { method: 'POST', body, signal });
 }
 
 /** A dry run writes nothing on the server, so no query is invalidated afterwards. */

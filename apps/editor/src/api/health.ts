@@ -7,6 +7,7 @@ export interface HealthSummary {
   version?: string;
   pythonMode?: string;
   ready?: boolean;
+  python?: { ready?: boolean; detail?: unknown };
 }
 
 export function fetchHealth(): Promise<HealthSummary> {

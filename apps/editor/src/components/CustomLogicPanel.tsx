@@ -1,4 +1,4 @@
-import { useId, useRef, useState, type ChangeEvent } from 'react';
+import { useEffect, useId, useRef, useState, type ChangeEvent } from 'react';
 import { findBlockByTag, type PolicyBlock, type ScriptLanguage } from '@policy-logic-studio/shared';
 import { isUntouchedScript, SCRIPT_LANGUAGE_LABELS, starterScript } from '../blocks/starter-scripts.js';
 import { isCustomLogicBlock } from '../blocks/tree.js';
@@ -50,12 +50,14 @@ export function CustomLogicPanel({ policyId, savedRoot, block, onChange }: Custo
     onChange((current) => ({ ...current, selectedScriptLanguage: next, expression }));
   };
 
-  const onScriptChange = (expression: string) => {
+  // A marker points at the line of the last failed run; any edit may move that line.
+  useEffect(() => {
     if (editorRef.current) {
       clearDryRunMarkers(editorRef.current);
     }
-    onChange((current) => ({ ...current, expression }));
-  };
+  }, [script, language]);
+
+  const onScriptChange = (expression: string) => onChange((current) => ({ ...current, expression }));
 
   const onGoToLine = (line: number, column?: number) => {
     const editor = editorRef.current;

@@ -1,4 +1,10 @@
-import { useHealth } from '../api/health.js';
+import { useHealth, type HealthSummary } from '../api/health.js';
+
+/** The server's explanation of the Python runner's state, when it sends one. */
+function pythonDetail(health: HealthSummary): string | undefined {
+  const detail = health.python?.detail;
+  return typeof detail === 'string' ? detail : undefined;
+}
 
 /** Shows whether the backend answers and which Python sandbox it uses. */
 export function HealthBadge() {
@@ -16,9 +22,9 @@ export function HealthBadge() {
   }
 
   const { pythonMode, ready, version } = health.data;
-  const readiness = ready === false ? 'starting' : 'ready';
+  const readiness = ready === false ? 'not ready' : 'ready';
   return (
-    <span className={`health ${ready === false ? 'health-starting' : 'health-ok'}`} role="status">
+    <span className={`health ${ready === false ? 'health-starting' : 'health-ok'}`} role="status" title={pythonDetail(health.data)}>
       Python: {pythonMode ?? 'unknown'} ({readiness}){version ? ` · v${version}` : ''}
     </span>
   );

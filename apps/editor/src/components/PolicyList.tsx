@@ -148,24 +148,26 @@ function PolicyTable({ policies }: { policies: PolicySummary[] }) {
               <td>
                 <time dateTime={policy.updatedAt}>{new Date(policy.updatedAt).toLocaleString()}</time>
               </td>
-              <td className="row-actions">
-                <button
-                  type="button"
-                  aria-label={`Export ${policy.name}`}
-                  disabled={exportPolicy.isPending}
-                  onClick={() => exportPolicy.mutate({ policyId: policy.id, name: policy.name })}
-                >
-                  Export
-                </button>
-                <button
-                  type="button"
-                  className="danger"
-                  aria-label={`Delete ${policy.name}`}
-                  disabled={deletePolicy.isPending && deletePolicy.variables === policy.id}
-                  onClick={() => onDelete(policy)}
-                >
-                  Delete
-                </button>
+              <td>
+                <div className="row-actions">
+                  <button
+                    type="button"
+                    aria-label={`Export ${policy.name}`}
+                    disabled={exportPolicy.isPending}
+                    onClick={() => exportPolicy.mutate({ policyId: policy.id, name: policy.name })}
+                  >
+                    Export
+                  </button>
+                  <button
+                    type="button"
+                    className="danger"
+                    aria-label={`Delete ${policy.name}`}
+                    disabled={deletePolicy.isPending && deletePolicy.variables === policy.id}
+                    onClick={() => onDelete(policy)}
+                  >
+                    Delete
+                  </button>
+                </div>
               </td>
             </tr>
           ))}

@@ -1,5 +1,6 @@
 import { useEffect, useId, useRef, useState } from 'react';
 import type { PolicyBlock } from '@policy-logic-studio/shared';
+import { isAbortError } from '../api/client.js';
 import { useDryRun } from '../api/dry-run.js';
 import { ErrorNotice } from '../components/ErrorNotice.js';
 import { initialTab, RunResults, type ResultTab } from './RunResults.js';
@@ -24,6 +25,8 @@ export function TestDialog({ open, onClose, policyId, savedTag, block, onGoToLin
   const dryRun = useDryRun();
   const [texts, setTexts] = useState<TestInputTexts>(() => initialTestInputTexts(block));
   const [activeTab, setActiveTab] = useState<ResultTab>('output');
+  const [ranScript, setRanScript] = useState<unknown>(null);
+  const abortRef = useRef<AbortController | null>(null);
   const parsed = parseTestInput(texts);
 
   useEffect(() => {
@@ -39,11 +42,16 @@ export function TestDialog({ open, onClose, policyId, savedTag, block, onGoToLin
     if (!parsed.input) {
       return;
     }
+    const controller = new AbortController();
+    abortRef.current = controller;
+    setRanScript(block.expression);
     dryRun.mutate(
-      { policyId, savedTag, block, input: parsed.input },
+      { policyId, savedTag, block, input: parsed.input, signal: controller.signal },
       { onSuccess: (response) => setActiveTab(initialTab(response)) },
     );
   };
+
+  const onCancel = () => abortRef.current?.abort();
 
   const goToLine = (line: number, column?: number) => {
     onClose();
@@ -89,11 +97,28 @@ export function TestDialog({ open, onClose, policyId, savedTag, block, onGoToLin
         <button type="button" className="primary" onClick={onRun} disabled={parsed.input === null || dryRun.isPending}>
           Run
         </button>
-        {dryRun.isPending && <span role="status">Running…</span>}
+        {dryRun.isPending && (
+          <>
+            <span role="status">Running…</span>
+            <button type="button" onClick={onCancel}>
+              Cancel run
+            </button>
+          </>
+        )}
       </div>
-      {dryRun.isError && <ErrorNotice action="The test run failed" error={dryRun.error} />}
+      {dryRun.isError &&
+        (isAbortError(dryRun.error) ? (
+          <p role="status">The run was cancelled.</p>
+        ) : (
+          <ErrorNotice action="The test run failed" error={dryRun.error} />
+        ))}
       {dryRun.isSuccess && (
-        <RunResults response={dryRun.data} activeTab={activeTab} onTabChange={setActiveTab} onGoToLine={goToLine} />
+        <>
+          {ranScript !== block.expression && (
+            <p className="notice notice-warning">The script has changed since this run. Run again to test the current script.</p>
+          )}
+          <RunResults response={dryRun.data} activeTab={activeTab} onTabChange={setActiveTab} onGoToLine={goToLine} />
+        </>
       )}
     </dialog>
   );

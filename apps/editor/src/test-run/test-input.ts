@@ -64,7 +64,10 @@ function describeJsonType(value: unknown): string {
   if (value === null) {
     return 'null';
   }
-  return Array.isArray(value) ? 'an array' : `a ${typeof value}`;
+  if (Array.isArray(value)) {
+    return 'an array';
+  }
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
 }
 
 export function parseDocuments(text: string): FieldResult<Record<string, unknown>[]> {
