@@ -186,11 +186,11 @@ function createTableHelper(tables) {
     return parsed.get(fileId);
   }
 
-  function keysOf(normalized) {
-    if (normalized.columnKeys.length > 0) {
-      return normalized.columnKeys.slice();
+  function keysOf(resolved) {
+    if (resolved.columnKeys.length > 0) {
+      return resolved.columnKeys.slice();
     }
-    const first = normalized.rows[0];
+    const first = resolved.rows[0];
     if (isObject(first)) {
       return Object.keys(first);
     }
@@ -217,80 +217,119 @@ function createTableHelper(tables) {
     return mapped;
   }
 
-  function readCell(row, keys, keyOrIndex) {
-    if (typeof keyOrIndex === 'string') {
-      return hasOwn(row, keyOrIndex) ? row[keyOrIndex] : null;
-    }
-    if (!isIntegral(keyOrIndex) || keyOrIndex < 0 || keyOrIndex >= keys.length) {
-      return null;
-    }
-    const key = keys[keyOrIndex];
-    return hasOwn(row, key) ? row[key] : null;
+  function lastPosition(keys, key) {
+    return keys.lastIndexOf(key);
   }
 
-  function normalize(value) {
-    if (typeof value === 'string') {
-      try {
-        value = JSON.parse(value);
-      } catch {
+  // Reads one cell of a raw row (array or object) by column key or column position.
+  function readCell(row, keys, keyOrIndex) {
+    let position;
+    if (typeof keyOrIndex === 'string') {
+      if (isObject(row)) {
+        return hasOwn(row, keyOrIndex) ? orNull(row[keyOrIndex]) : null;
+      }
+      position = lastPosition(keys, keyOrIndex);
+    } else if (isIntegral(keyOrIndex)) {
+      if (keyOrIndex < 0 || keyOrIndex >= keys.length) {
         return null;
       }
+      const key = keys[keyOrIndex];
+      if (isObject(row)) {
+        return hasOwn(row, key) ? orNull(row[key]) : null;
+      }
+      // A repeated column key maps to its last column, as in rows().
+      position = lastPosition(keys, key);
+    } else {
+      return null;
+    }
+
+    if (!Array.isArray(row) || position < 0 || position >= row.length) {
+      return null;
+    }
+    return orNull(row[position]);
+  }
+
+  // Remembers the last JSON string parsed, so that a loop of cell() calls on one string
+  // parses it once instead of once per call.
+  let lastJson = { text: null, parsed: null };
+
+  function parseJson(text) {
+    if (lastJson.text === text) {
+      return lastJson.parsed;
+    }
+    let parsed;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      parsed = null;
+    }
+    lastJson = { text, parsed };
+    return parsed;
+  }
+
+  // Reads a table value without copying it, or returns null when it is not a table.
+  function resolve(value) {
+    if (typeof value === 'string') {
+      value = parseJson(value);
     }
     if (!isObject(value) || !hasOwn(value, 'type') || value.type !== 'table') {
       return null;
     }
 
     const fileId = hasOwn(value, 'fileId') && typeof value.fileId === 'string' ? value.fileId : null;
-    let columnKeys = columnKeysOf(value.columnKeys);
-    let rows = hasOwn(value, 'rows') && Array.isArray(value.rows) ? value.rows : [];
-
     const table = supplied(fileId);
     if (table !== null) {
-      columnKeys = table.columnKeys;
-      rows = table.rows;
+      return { fileId, columnKeys: table.columnKeys ?? [], rows: table.rows };
     }
+    const rows = hasOwn(value, 'rows') && Array.isArray(value.rows) ? value.rows : [];
+    return { fileId, columnKeys: columnKeysOf(value.columnKeys) ?? [], rows };
+  }
 
+  function normalize(value) {
+    const resolved = resolve(value);
+    if (resolved === null) {
+      return null;
+    }
     return {
       type: 'table',
-      fileId,
-      columnKeys: columnKeys === null ? [] : columnKeys.slice(),
-      rows: rows.map(copyRow),
+      fileId: resolved.fileId,
+      columnKeys: resolved.columnKeys.slice(),
+      rows: resolved.rows.map(copyRow),
     };
   }
 
   function keys(value) {
-    const normalized = normalize(value);
-    return normalized === null ? [] : keysOf(normalized);
+    const resolved = resolve(value);
+    return resolved === null ? [] : keysOf(resolved);
   }
 
   function rows(value) {
-    const normalized = normalize(value);
-    if (normalized === null) {
+    const resolved = resolve(value);
+    if (resolved === null) {
       return [];
     }
-    const columns = keysOf(normalized);
-    return normalized.rows.map((row) => rowAsObject(row, columns));
+    const columns = keysOf(resolved);
+    return resolved.rows.map((row) => rowAsObject(row, columns));
   }
 
   function cell(value, rowIndex, keyOrIndex) {
-    const normalized = normalize(value);
-    if (normalized === null || !isIntegral(rowIndex)) {
+    const resolved = resolve(value);
+    if (resolved === null || !isIntegral(rowIndex)) {
       return null;
     }
-    if (rowIndex < 0 || rowIndex >= normalized.rows.length) {
+    if (rowIndex < 0 || rowIndex >= resolved.rows.length) {
       return null;
     }
-    const columns = keysOf(normalized);
-    return readCell(rowAsObject(normalized.rows[rowIndex], columns), columns, keyOrIndex);
+    return readCell(resolved.rows[rowIndex], keysOf(resolved), keyOrIndex);
   }
 
   function col(value, keyOrIndex) {
-    const normalized = normalize(value);
-    if (normalized === null) {
+    const resolved = resolve(value);
+    if (resolved === null) {
       return [];
     }
-    const columns = keysOf(normalized);
-    return normalized.rows.map((row) => readCell(rowAsObject(row, columns), columns, keyOrIndex));
+    const columns = keysOf(resolved);
+    return resolved.rows.map((row) => readCell(row, columns, keyOrIndex));
   }
 
   function num(value) {

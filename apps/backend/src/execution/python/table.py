@@ -169,6 +169,29 @@ def _supplied_table(data):
     return None
 
 
+class _Resolved:
+    """A table value read without copying: file id, column keys (possibly empty) and rows."""
+
+    __slots__ = ("file_id", "column_keys", "rows")
+
+    def __init__(self, file_id, column_keys, rows):
+        self.file_id = file_id
+        self.column_keys = column_keys
+        self.rows = rows
+
+    def keys(self):
+        if self.column_keys:
+            return list(self.column_keys)
+        if not self.rows:
+            return []
+        first = self.rows[0]
+        if isinstance(first, dict):
+            return _javascript_key_order(first.keys())
+        if _is_array(first):
+            return [str(position) for position in range(len(first))]
+        return []
+
+
 class TableHelper:
     """Read table fields: normalize them, list keys and rows, and read cells and columns.
 
@@ -180,36 +203,24 @@ class TableHelper:
     def __init__(self, tables=None):
         self._sources = dict(tables) if isinstance(tables, dict) else {}
         self._parsed = {}
+        # The last JSON string parsed, so that a loop of cell() calls on one string
+        # parses it once instead of once per call.
+        self._last_json = (None, None)
 
     def normalize(self, value=None):
         """Return ``{"type", "fileId", "columnKeys", "rows"}`` for a table value, else None.
 
         When ``fileId`` names a table supplied with the run, that table's column keys and
-        rows replace the inline ones.
+        rows replace the inline ones. The lists and rows are copies.
         """
-        if isinstance(value, str):
-            try:
-                value = json.loads(value, parse_constant=_reject_constant)
-            except ValueError:
-                return None
-        if not isinstance(value, dict) or value.get("type") != "table":
+        resolved = self._resolve(value)
+        if resolved is None:
             return None
-
-        file_id = value.get("fileId")
-        file_id = file_id if isinstance(file_id, str) else None
-        column_keys = _column_keys(value.get("columnKeys"))
-        rows = value.get("rows")
-        rows = rows if _is_array(rows) else []
-
-        supplied = self._supplied(file_id)
-        if supplied is not None:
-            column_keys, rows = supplied
-
         return {
             "type": "table",
-            "fileId": file_id,
-            "columnKeys": list(column_keys) if column_keys is not None else [],
-            "rows": [_copy_row(row) for row in rows],
+            "fileId": resolved.file_id,
+            "columnKeys": list(resolved.column_keys),
+            "rows": [_copy_row(row) for row in resolved.rows],
         }
 
     def keys(self, value=None):
@@ -217,38 +228,35 @@ class TableHelper:
 
         A first row that is a list gives its positions as strings ("0", "1", ...).
         """
-        normalized = self.normalize(value)
-        if normalized is None:
-            return []
-        return self._keys_of(normalized)
+        resolved = self._resolve(value)
+        return resolved.keys() if resolved is not None else []
 
     def rows(self, value=None):
         """Return every row as a dict keyed by column, mapping list rows through the keys."""
-        normalized = self.normalize(value)
-        if normalized is None:
+        resolved = self._resolve(value)
+        if resolved is None:
             return []
-        keys = self._keys_of(normalized)
-        return [_row_as_dict(row, keys) for row in normalized["rows"]]
+        keys = resolved.keys()
+        return [_row_as_dict(row, keys) for row in resolved.rows]
 
     def cell(self, value=None, row_index=None, key_or_index=None):
         """Return one cell, by column key or column position, or None when there is none."""
-        normalized = self.normalize(value)
-        if normalized is None or not _is_integral(row_index):
+        resolved = self._resolve(value)
+        if resolved is None or not _is_integral(row_index):
             return None
-        rows = normalized["rows"]
         row_index = int(row_index)
-        if row_index < 0 or row_index >= len(rows):
+        if row_index < 0 or row_index >= len(resolved.rows):
             return None
-        keys = self._keys_of(normalized)
-        return _read_cell(_row_as_dict(rows[row_index], keys), keys, key_or_index)
+        keys = resolved.keys()
+        return _read_cell(resolved.rows[row_index], keys, key_or_index)
 
     def col(self, value=None, key_or_index=None):
         """Return one column as a list with one entry per row, None where a row has no such cell."""
-        normalized = self.normalize(value)
-        if normalized is None:
+        resolved = self._resolve(value)
+        if resolved is None:
             return []
-        keys = self._keys_of(normalized)
-        return [_read_cell(_row_as_dict(row, keys), keys, key_or_index) for row in normalized["rows"]]
+        keys = resolved.keys()
+        return [_read_cell(row, keys, key_or_index) for row in resolved.rows]
 
     def num(self, value=None):
         """Convert a cell to a number by the one rule that all runtimes share.
@@ -275,26 +283,40 @@ class TableHelper:
         number = float(text.replace(",", "."))
         return number + 0.0 if math.isfinite(number) else 0
 
+    def _resolve(self, value):
+        """Read a table value without copying it, or return None when it is not a table."""
+        if isinstance(value, str):
+            value = self._parse_json(value)
+        if not isinstance(value, dict) or value.get("type") != "table":
+            return None
+
+        file_id = value.get("fileId")
+        file_id = file_id if isinstance(file_id, str) else None
+        supplied = self._supplied(file_id)
+        if supplied is not None:
+            column_keys, rows = supplied
+        else:
+            column_keys = _column_keys(value.get("columnKeys"))
+            rows = value.get("rows")
+            rows = rows if _is_array(rows) else []
+        return _Resolved(file_id, column_keys or [], rows)
+
+    def _parse_json(self, text):
+        if self._last_json[0] == text:
+            return self._last_json[1]
+        try:
+            parsed = json.loads(text, parse_constant=_reject_constant)
+        except ValueError:
+            parsed = None
+        self._last_json = (text, parsed)
+        return parsed
+
     def _supplied(self, file_id):
         if file_id is None or file_id not in self._sources:
             return None
         if file_id not in self._parsed:
             self._parsed[file_id] = _supplied_table(self._sources[file_id])
         return self._parsed[file_id]
-
-    @staticmethod
-    def _keys_of(normalized):
-        if normalized["columnKeys"]:
-            return list(normalized["columnKeys"])
-        rows = normalized["rows"]
-        if not rows:
-            return []
-        first = rows[0]
-        if isinstance(first, dict):
-            return _javascript_key_order(first.keys())
-        if _is_array(first):
-            return [str(position) for position in range(len(first))]
-        return []
 
 
 def _row_as_dict(row, keys):
@@ -309,14 +331,32 @@ def _row_as_dict(row, keys):
 
 
 def _read_cell(row, keys, key_or_index):
+    """Read one cell of a raw row (list or dict) by column key or column position."""
     if isinstance(key_or_index, str):
-        return row.get(key_or_index)
-    if not _is_integral(key_or_index):
+        if isinstance(row, dict):
+            return row.get(key_or_index)
+        position = _last_position(keys, key_or_index)
+    elif _is_integral(key_or_index):
+        position = int(key_or_index)
+        if position < 0 or position >= len(keys):
+            return None
+        if isinstance(row, dict):
+            return row.get(keys[position])
+        # A repeated column key maps to its last column, as in rows().
+        position = _last_position(keys, keys[position])
+    else:
         return None
-    position = int(key_or_index)
-    if position < 0 or position >= len(keys):
+
+    if not _is_array(row) or position is None or position >= len(row):
         return None
-    return row.get(keys[position])
+    return row[position]
+
+
+def _last_position(keys, key):
+    for position in range(len(keys) - 1, -1, -1):
+        if keys[position] == key:
+            return position
+    return None
 
 
 def make_table_helper(tables=None):
