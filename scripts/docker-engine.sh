@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# Start a Docker engine on the local socket when none responds, then build the Python
+# sandbox image when it is missing or holds other runtime files. Safe to run again: every step checks before it acts.
+#
+# Environment:
+#   DOCKER_SOCKET          engine socket (default /var/run/docker.sock)
+#   PYTHON_SANDBOX_IMAGE   image to check and build (default policy-logic-studio/python-sandbox:latest)
+#   DOCKERD_LOG            where a dockerd started here writes its log (default /var/log/policy-logic-studio-dockerd.log)
+#   SKIP_SANDBOX_IMAGE=1   start the engine only
+set -euo pipefail
+
+repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+socket=${DOCKER_SOCKET:-/var/run/docker.sock}
+image=${PYTHON_SANDBOX_IMAGE:-policy-logic-studio/python-sandbox:latest}
+dockerd_log=${DOCKERD_LOG:-/var/log/policy-logic-studio-dockerd.log}
+engine_wait_s=60
+
+log() { printf 'docker-engine: %s\n' "$*" >&2; }
+fail() { log "error: $*"; exit 1; }
+
+engine_responds() {
+  command -v docker >/dev/null 2>&1 && docker -H "unix://$socket" version --format '{{.Server.Version}}' >/dev/null 2>&1
+}
+
+install_packages() {
+  local missing=()
+  command -v dockerd >/dev/null 2>&1 || missing+=(docker.io)
+  command -v debootstrap >/dev/null 2>&1 || missing+=(debootstrap)
+  [ ${#missing[@]} -eq 0 ] && return 0
+
+  [ "$(id -u)" -eq 0 ] || fail "missing ${missing[*]} and not root, so apt-get cannot install them; install them or start a Docker engine on $socket, then run this script again"
+  log "installing ${missing[*]} from Debian's archive"
+  # The lock timeout lets this wait for another apt-get on the same machine instead of failing.
+  flock /tmp/apt.lock apt-get -o DPkg::Lock::Timeout=600 update -qq
+  DEBIAN_FRONTEND=noninteractive flock /tmp/apt.lock \
+    apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+start_engine() {
+  [ "$(id -u)" -eq 0 ] || fail "no Docker engine responds on $socket and starting dockerd needs root; start an engine or run this script as root"
+  log "starting dockerd (log: $dockerd_log)"
+  # No iptables and no default bridge: sandbox containers run with NetworkMode none, and
+  # this keeps the engine from rewriting the host's firewall.
+  setsid nohup dockerd \
+    --host "unix://$socket" \
+    --iptables=false --ip6tables=false --bridge=none \
+    --storage-driver=overlay2 \
+    >>"$dockerd_log" 2>&1 </dev/null &
+
+  local waited=0
+  until engine_responds; do
+    if [ "$waited" -ge "$engine_wait_s" ]; then
+      tail -n 20 "$dockerd_log" >&2 || true
+      fail "dockerd did not respond on $socket within ${engine_wait_s}s; see $dockerd_log"
+    fi
+    sleep 1
+    waited=$((waited + 1))
+  done
+  log "engine responds after ${waited}s"
+}
+
+if engine_responds; then
+  log "engine already responds on $socket"
+  # debootstrap is still needed when the image has to be built.
+  if [ "${SKIP_SANDBOX_IMAGE:-0}" != 1 ] && ! docker -H "unix://$socket" image inspect "$image" >/dev/null 2>&1; then
+    install_packages
+  fi
+else
+  install_packages
+  start_engine
+fi
+
+if [ "${SKIP_SANDBOX_IMAGE:-0}" = 1 ]; then
+  exit 0
+fi
+
+# The sandbox layer is rebuilt when the runtime files changed since the image was built;
+# build.sh reuses the base image, so that takes seconds.
+runtime_dir=$repo_root/apps/backend/src/execution/python
+expected_sha=$(cat "$runtime_dir/runtime.py" $([ -f "$runtime_dir/table.py" ] && echo "$runtime_dir/table.py") | sha256sum | cut -c1-64)
+image_sha=$(docker -H "unix://$socket" image inspect --format '{{ index .Config.Labels "org.policy-logic-studio.runtime-sha256" }}' "$image" 2>/dev/null || true)
+
+if [ -z "$image_sha" ]; then
+  log "image $image missing; building it"
+elif [ "$image_sha" != "$expected_sha" ]; then
+  log "image $image holds other runtime files than $runtime_dir; rebuilding its sandbox layer"
+else
+  log "image $image present and current"
+  exit 0
+fi
+DOCKER_HOST="unix://$socket" PYTHON_SANDBOX_IMAGE="$image" bash "$repo_root/sandbox-image/build.sh"
