@@ -60,18 +60,24 @@ async function typeScript(text) {
 }
 
 const policyName = `Browser check ${new Date().toISOString()}`;
+/** Wall-clock durations of single steps, printed for information only. */
+const timings = {};
 
 try {
+  let startedAt = performance.now();
   await page.goto(baseUrl.href);
   await page.getByRole('heading', { name: 'Policies' }).waitFor();
+  timings.policyListMs = performance.now() - startedAt;
   await snap('policy-list');
 
   await page.getByLabel('New policy name').fill(policyName);
   await page.getByRole('button', { name: 'Create policy' }).click();
   await page.getByRole('heading', { name: policyName }).waitFor();
+  startedAt = performance.now();
   await page.getByRole('button', { name: 'Add Custom Logic block' }).click();
   await page.getByRole('textbox', { name: 'Script', exact: true }).waitFor();
   await page.locator('.monaco-editor .view-lines').waitFor();
+  timings.firstMonacoMs = performance.now() - startedAt;
   await page.getByText('Unsaved changes').waitFor();
   await snap('new-custom-logic-block');
 
@@ -151,6 +157,9 @@ const offOrigin = requestedUrls.filter((url) => {
   return !local && parsed.origin !== baseUrl.origin;
 });
 console.log(`requests: ${requestedUrls.length}, to other origins: ${offOrigin.length}`);
+for (const [name, durationMs] of Object.entries(timings)) {
+  console.log(`${name}: ${Math.round(durationMs)} ms`);
+}
 if (consoleErrors.length > 0) {
   console.log(`console errors:\n  ${consoleErrors.join('\n  ')}`);
 }

@@ -23,7 +23,7 @@ self.MonacoEnvironment = {
   },
 };
 
-/** The globals a JavaScript Custom Logic script sees, for completion and checking. */
+/** Declares the globals of a JavaScript Custom Logic script, for completion and type checking. */
 const SCRIPT_GLOBALS_DECLARATION = `
 /** The input document records; each record's \`document\` is a Verifiable Credential. */
 declare const documents: Array<{ document: any; [field: string]: any }>;

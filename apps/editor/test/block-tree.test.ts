@@ -36,7 +36,7 @@ function samplePolicyRoot(): PolicyBlock {
 }
 
 describe('updateBlockAt', () => {
-  it('keeps fields the editor does not know on the edited block and its parents', () => {
+  it('keeps unknown fields along the path', () => {
     const root = samplePolicyRoot();
 
     const updated = updateBlockAt(root, [0], (block) => ({ ...block, expression: 'done(2)' }));

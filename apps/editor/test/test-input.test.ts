@@ -12,8 +12,7 @@ describe('parseDocuments', () => {
   it('reports invalid JSON with the parser message', () => {
     const result = parseDocuments('[{"document": ');
 
-    expect(result.ok).toBe(false);
-    expect(!result.ok && result.error).toMatch(/^Input documents is not valid JSON: /);
+    expect(result).toEqual({ ok: false, error: expect.stringMatching(/^Input documents is not valid JSON: /) });
   });
 
   it.each([
@@ -23,14 +22,13 @@ describe('parseDocuments', () => {
   ])('rejects %s as %s', (text, expected) => {
     const result = parseDocuments(text);
 
-    expect(result.ok).toBe(false);
-    expect(!result.ok && result.error).toContain(expected);
+    expect(result).toEqual({ ok: false, error: expect.stringContaining(expected) });
   });
 
   it('names the first item that is not an object', () => {
     const result = parseDocuments('[{}, 3, []]');
 
-    expect(!result.ok && result.error).toBe('Input documents: item 1 is a number; every item must be a JSON object.');
+    expect(result).toEqual({ ok: false, error: 'Input documents: item 1 is a number; every item must be a JSON object.' });
   });
 });
 

@@ -7,7 +7,7 @@ interface ErrorBody {
   error?: { code?: unknown; message?: unknown; details?: unknown };
 }
 
-/** A non-2xx answer from the API, with the server's error code and message. */
+/** A non-2xx response from the API, with the server's error code and message. */
 export class ApiError extends Error {
   override readonly name = 'ApiError';
 
@@ -40,7 +40,7 @@ async function readError(response: Response): Promise<ApiError> {
   try {
     body = (await response.json()) as ErrorBody;
   } catch {
-    // A proxy or a crashed server may answer with HTML or nothing; keep the status line.
+    // A proxy or a crashed server may respond with HTML or an empty body, so the status line is kept.
     return new ApiError(response.status, 'http_error', fallback);
   }
 

@@ -25,7 +25,7 @@ export function runDryRun({ policyId, savedTag, block, input, signal }: DryRunCa
   return apiJson<DryRunResponse>(path, { method: 'POST', body, signal });
 }
 
-/** A dry run writes nothing on the server, so no query is invalidated afterwards. */
+/** Runs a block once. A dry run writes nothing on the server, so no query is invalidated afterwards. */
 export function useDryRun() {
   return useMutation({ mutationFn: runDryRun });
 }

@@ -22,7 +22,7 @@ export function createPolicy(policy: PolicyDocument): Promise<StoredPolicy> {
 
 export interface PolicyUpdate {
   policyId: string;
-  /** The version the edits were based on; the server answers 412 when it has moved on. */
+  /** The version the edits were based on. The server responds with 412 when it has moved on. */
   baseVersion: number;
   policy: PolicyDocument;
 }
@@ -107,7 +107,7 @@ export function useExportPolicy() {
   });
 }
 
-/** A file name built from the policy name: lower case, letters, digits and dashes. */
+/** Builds a file name from the policy name: lower-case letters, digits and dashes. */
 export function exportFileName(policyName: string): string {
   const slug = policyName
     .toLowerCase()
@@ -125,6 +125,6 @@ function saveJsonFile(value: unknown, fileName: string): void {
   document.body.append(link);
   link.click();
   link.remove();
-  // Revoke on the next task: some browsers read the URL after click() returns.
+  // Revoke on the next task, because the download may read the URL after click() returns.
   setTimeout(() => URL.revokeObjectURL(url), 0);
 }

@@ -2,7 +2,7 @@ import type { ScriptLanguage } from '@policy-logic-studio/shared';
 
 /**
  * The script a new Custom Logic block starts with. Both read the input document
- * records, log through `debug` and pass one result per input to `done`.
+ * records, log through `debug` and pass `done` a list with one result per input.
  */
 const STARTER_SCRIPTS: Record<ScriptLanguage, string> = {
   PYTHON: `# documents: the input document records; each record's "document" is a Verifiable Credential.

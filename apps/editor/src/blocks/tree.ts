@@ -82,7 +82,7 @@ export function collectTags(root: PolicyBlock): string[] {
   return tags;
 }
 
-/** `base`, or `base_2`, `base_3`, ... : the first one no block of the tree uses. */
+/** Returns `base`, or else the first of `base_2`, `base_3`, ... that no block of the tree uses. */
 export function uniqueTag(root: PolicyBlock, base: string): string {
   const used = new Set(collectTags(root));
   if (!used.has(base)) {
@@ -95,7 +95,7 @@ export function uniqueTag(root: PolicyBlock, base: string): string {
   return `${base}_${suffix}`;
 }
 
-/** How many blocks of the tree other than the one at `path` use `tag`. */
+/** Counts the blocks of the tree, other than the one at `path`, that use `tag`. */
 export function countOtherBlocksWithTag(root: PolicyBlock, path: BlockPath, tag: string): number {
   let count = 0;
   const visit = (block: PolicyBlock, blockPath: BlockPath) => {
@@ -112,7 +112,7 @@ export function isCustomLogicBlock(block: PolicyBlock): boolean {
   return block.blockType === CUSTOM_LOGIC_BLOCK_TYPE;
 }
 
-/** A Custom Logic block with Guardian's defaults and the JavaScript starter script. */
+/** Creates a Custom Logic block with all its Guardian fields set and the starter script of `language`. */
 export function newCustomLogicBlock(tag: string, language: ScriptLanguage = 'JAVASCRIPT'): PolicyBlock {
   return {
     id: crypto.randomUUID(),
@@ -134,6 +134,7 @@ export function newCustomLogicBlock(tag: string, language: ScriptLanguage = 'JAV
   };
 }
 
+/** Creates an empty interface container block. */
 export function newContainerBlock(tag: string): PolicyBlock {
   return {
     id: crypto.randomUUID(),

@@ -5,7 +5,7 @@ import { ApiError } from '../api/client.js';
 import { fetchPolicy, policyKeys, useSavePolicy } from '../api/policies.js';
 import { addChildAt, removeBlockAt, updateBlockAt, type BlockPath } from './tree.js';
 
-/** A save answered 412: the server holds a newer version than the one the edits started from. */
+/** A save rejected with 412 because the server has a newer version than the one the edits started from. */
 export interface VersionConflict {
   baseVersion: number;
 }

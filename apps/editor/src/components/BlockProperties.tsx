@@ -12,7 +12,7 @@ interface BlockPropertiesProps {
   block: PolicyBlock;
 }
 
-/** The properties of the selected block; a Custom Logic block gets its script editor. */
+/** Renders the properties of the selected block, with the script editor for a Custom Logic block. */
 export function BlockProperties({ policyId, draft, path, block }: BlockPropertiesProps) {
   const updateBlock = (update: (current: PolicyBlock) => PolicyBlock) => draft.updateBlock(path, update);
 
@@ -109,7 +109,7 @@ function TagField({ root, path, block, onChange }: TagFieldProps) {
 /** Fields shown elsewhere in the panel or in the tree. */
 const FIELDS_SHOWN_ELSEWHERE = new Set(['children', 'tag', 'blockType']);
 
-/** Fields this editor has no form for, shown read-only so the author sees they are kept. */
+/** Lists the fields this editor has no form for, read-only, so the author can check they are kept. */
 function OtherFields({ block }: { block: PolicyBlock }) {
   const rest = Object.fromEntries(Object.entries(block).filter(([field]) => !FIELDS_SHOWN_ELSEWHERE.has(field)));
 

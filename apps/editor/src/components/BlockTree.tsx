@@ -16,7 +16,7 @@ function flattenPaths(block: PolicyBlock, path: BlockPath, into: BlockPath[] = [
   return into;
 }
 
-/** The policy's block tree as an ARIA tree: click or arrow keys select a block. */
+/** Renders the block tree as an ARIA tree. A click or the arrow keys select a block. */
 export function BlockTree({ root, selectedPath, onSelect }: BlockTreeProps) {
   const itemRefs = useRef(new Map<string, HTMLLIElement>());
   const treeRef = useRef<HTMLUListElement>(null);

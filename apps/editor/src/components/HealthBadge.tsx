@@ -1,12 +1,12 @@
 import { useHealth, type HealthSummary } from '../api/health.js';
 
-/** The server's explanation of the Python runner's state, when it sends one. */
+/** Returns the server's explanation of the Python runner's state, when it sends one. */
 function pythonDetail(health: HealthSummary): string | undefined {
   const detail = health.python?.detail;
   return typeof detail === 'string' ? detail : undefined;
 }
 
-/** Shows whether the backend answers and which Python sandbox it uses. */
+/** Shows whether the backend responds and which Python sandbox it uses. */
 export function HealthBadge() {
   const health = useHealth();
 

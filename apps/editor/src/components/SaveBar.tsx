@@ -5,14 +5,17 @@ import { ErrorNotice } from './ErrorNotice.js';
 interface SaveBarProps {
   draft: PolicyDraft;
   canSave: boolean;
-  /** Why the draft cannot be saved as it is (a duplicate tag, ...), or null. */
+  /** Reason the draft cannot be saved as it is (a duplicate tag, ...), or null. */
   blockedReason: string | null;
 }
 
 /** Save button, saved/unsaved state and the stale-version conflict. */
 export function SaveBar({ draft, canSave, blockedReason }: SaveBarProps) {
   const { dirty, saving, saveError, conflict } = draft;
-  const statusText = saving ? 'Saving…' : dirty ? 'Unsaved changes' : 'Saved';
+  let statusText = dirty ? 'Unsaved changes' : 'Saved';
+  if (saving) {
+    statusText = 'Saving…';
+  }
   const showSaveError = saveError && !(saveError instanceof ApiError && saveError.status === 412);
 
   return (

@@ -11,7 +11,9 @@ const TAB_LABELS: Record<ResultTab, string> = {
   errors: 'Errors',
 };
 
-/** The tab a finished run opens on: Errors when it did not complete cleanly. */
+const TAB_KEY_STEPS: Record<string, number> = { ArrowRight: 1, ArrowLeft: -1 };
+
+/** Picks the tab a finished run opens on: Errors when it did not complete cleanly. */
 export function initialTab(response: DryRunResponse): ResultTab {
   return response.status === 'completed' && !response.error ? 'output' : 'errors';
 }
@@ -30,8 +32,8 @@ export function RunResults({ response, activeTab, onTabChange, onGoToLine }: Run
 
   // Arrow keys move between tabs, as in the WAI-ARIA tabs pattern.
   const onKeyDown = (event: KeyboardEvent) => {
-    const step = event.key === 'ArrowRight' ? 1 : event.key === 'ArrowLeft' ? -1 : 0;
-    if (step === 0) {
+    const step = TAB_KEY_STEPS[event.key];
+    if (step === undefined) {
       return;
     }
     event.preventDefault();

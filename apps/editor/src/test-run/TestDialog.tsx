@@ -18,7 +18,7 @@ interface TestDialogProps {
   onGoToLine: (line: number, column?: number) => void;
 }
 
-/** The Test dialog: JSON input, Run, then the run's status and result tabs. */
+/** Renders the Test dialog: JSON input, Run, then the run's status and result tabs. */
 export function TestDialog({ open, onClose, policyId, savedTag, block, onGoToLine }: TestDialogProps) {
   const dialogRef = useRef<HTMLDialogElement>(null);
   const titleId = useId();

@@ -37,8 +37,8 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 }
 
 /**
- * The texts the dialog opens with: the block's own `testInput` when it stores one
- * (policies may keep sample input on the block), else the samples above.
+ * Picks the texts the dialog opens with: the block's own `testInput` when it has one
+ * (the example policy the backend seeds stores sample input there), else the samples above.
  */
 export function initialTestInputTexts(block: PolicyBlock): TestInputTexts {
   const stored = isRecord(block.testInput) ? block.testInput : {};
@@ -87,7 +87,7 @@ export function parseDocuments(text: string): FieldResult<Record<string, unknown
   return { ok: true, value: parsed.value as Record<string, unknown>[] };
 }
 
-/** An empty field means "not given". */
+/** Parses the User field. An empty field leaves the user out of the request. */
 export function parseUser(text: string): FieldResult<unknown> {
   if (text.trim() === '') {
     return { ok: true, value: undefined };
@@ -95,7 +95,7 @@ export function parseUser(text: string): FieldResult<unknown> {
   return parseJson(text, 'User');
 }
 
-/** An empty field means "no artifacts". */
+/** Parses the Artifacts field. An empty field leaves artifacts out of the request. */
 export function parseArtifacts(text: string): FieldResult<unknown[] | undefined> {
   if (text.trim() === '') {
     return { ok: true, value: undefined };
