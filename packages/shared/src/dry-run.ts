@@ -97,4 +97,6 @@ export interface DryRunResponse {
   wrappedDocuments: number[];
   /** Python packages loaded for the run. */
   packages: string[];
+  /** Time spent loading those packages into the interpreter before the script started. */
+  packageLoadMs?: number;
 }

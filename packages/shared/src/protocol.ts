@@ -50,7 +50,7 @@ export type SandboxEvent =
   | { type: 'sandbox:done'; value: JsonValue; final: boolean }
   | ({ type: 'sandbox:warning' } & RunWarning)
   | { type: 'sandbox:error'; error: ScriptError }
-  | { type: 'sandbox:complete'; packages: string[] };
+  | { type: 'sandbox:complete'; packages: string[]; packageLoadMs?: number };
 
 export type SandboxEventType = SandboxEvent['type'];
 
