@@ -144,6 +144,50 @@ try {
   await page.getByRole('button', { name: `Delete ${policyName}` }).click();
   await page.getByRole('link', { name: policyName }).waitFor({ state: 'detached' });
   await snap('policy-deleted');
+
+  const importInput = page.getByLabel('Import Guardian policy (JSON file)');
+  await importInput.setInputFiles({ name: 'broken.json', mimeType: 'application/json', buffer: Buffer.from('{"name": ') });
+  await page.getByText('broken.json is not valid JSON').waitFor();
+  const guardianPolicy = {
+    name: `${policyName} imported`,
+    policyTag: 'imported_check',
+    config: {
+      blockType: 'interfaceContainerBlock',
+      tag: 'root',
+      uiMetaData: { type: 'blank' },
+      children: [{ blockType: 'customLogicBlock', tag: 'legacy_js', expression: 'done(documents)', unknownGuardianField: 7 }],
+    },
+  };
+  await importInput.setInputFiles({ name: 'guardian.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(guardianPolicy)) });
+  await page.getByText(`Imported “${guardianPolicy.name}”`).waitFor();
+  await snap('policy-imported');
+  await page.getByRole('link', { name: 'Open it' }).click();
+  await page.getByRole('treeitem', { name: /^legacy_js/ }).click();
+  // A block without selectedScriptLanguage is JavaScript.
+  const language = await page.getByLabel('Script Language').inputValue();
+  if (language !== 'JAVASCRIPT') {
+    throw new Error(`An imported block without selectedScriptLanguage shows ${language}, expected JAVASCRIPT.`);
+  }
+  await page.getByRole('treeitem', { name: /^root/ }).click();
+  await page.getByRole('button', { name: 'Add container block' }).click();
+  await page.getByRole('treeitem', { name: /^container/ }).waitFor();
+  await page.getByRole('button', { name: 'Remove block' }).click();
+  await page.getByRole('treeitem', { name: /^container/ }).waitFor({ state: 'detached' });
+  await page.getByRole('treeitem', { name: /^legacy_js/ }).click();
+  await page.getByLabel('Tag').fill('renamed_js');
+  await page.getByRole('button', { name: 'Save', exact: true }).click();
+  await page.getByText('Saved', { exact: true }).waitFor();
+  const importedId = decodeURIComponent(new URL(page.url()).hash.split('/').pop());
+  const saved = await (await fetch(new URL(`/api/policies/${importedId}`, baseUrl))).json();
+  const savedBlock = saved.policy.config.children[0];
+  if (savedBlock.tag !== 'renamed_js' || saved.policy.config.children.length !== 1) {
+    throw new Error(`The saved tree is not the edited one: ${JSON.stringify(saved.policy.config)}`);
+  }
+  if (savedBlock.unknownGuardianField !== 7 || saved.policy.policyTag !== 'imported_check') {
+    throw new Error(`Saving dropped fields the editor does not know: ${JSON.stringify(saved.policy)}`);
+  }
+  await snap('imported-policy-saved');
+  await fetch(new URL(`/api/policies/${importedId}`, baseUrl), { method: 'DELETE' });
 } catch (error) {
   await snap('failure');
   throw error;

@@ -9,10 +9,22 @@ interface BlockTreeProps {
   onSelect: (path: BlockPath) => void;
 }
 
-/** Paths of all blocks in display order (depth first), for arrow-key navigation. */
-function flattenPaths(block: PolicyBlock, path: BlockPath, into: BlockPath[] = []): BlockPath[] {
-  into.push(path);
-  block.children?.forEach((child, index) => flattenPaths(child, [...path, index], into));
+interface TreeRow {
+  block: PolicyBlock;
+  path: BlockPath;
+  /** 1-based position among its siblings, for `aria-posinset`. */
+  positionInSet: number;
+  setSize: number;
+}
+
+/**
+ * Lists every block in display order (depth first). The tree renders flat rows with
+ * `aria-level`, so a click on a row never lands on a nested child's row.
+ */
+function flattenTree(block: PolicyBlock, path: BlockPath, positionInSet = 1, setSize = 1, into: TreeRow[] = []): TreeRow[] {
+  into.push({ block, path, positionInSet, setSize });
+  const children = block.children ?? [];
+  children.forEach((child, index) => flattenTree(child, [...path, index], index + 1, children.length, into));
   return into;
 }
 
@@ -20,7 +32,7 @@ function flattenPaths(block: PolicyBlock, path: BlockPath, into: BlockPath[] = [
 export function BlockTree({ root, selectedPath, onSelect }: BlockTreeProps) {
   const itemRefs = useRef(new Map<string, HTMLLIElement>());
   const treeRef = useRef<HTMLUListElement>(null);
-  const orderedPaths = useMemo(() => flattenPaths(root, ROOT_PATH), [root]);
+  const rows = useMemo(() => flattenTree(root, ROOT_PATH), [root]);
 
   // Keyboard selection moves focus with it; a click elsewhere on the page must not steal focus.
   useEffect(() => {
@@ -30,25 +42,25 @@ export function BlockTree({ root, selectedPath, onSelect }: BlockTreeProps) {
   }, [selectedPath]);
 
   const onKeyDown = (event: KeyboardEvent) => {
-    const position = orderedPaths.findIndex((path) => samePath(path, selectedPath));
+    const position = rows.findIndex((row) => samePath(row.path, selectedPath));
     const targets: Record<string, number> = {
-      ArrowDown: Math.min(position + 1, orderedPaths.length - 1),
+      ArrowDown: Math.min(position + 1, rows.length - 1),
       ArrowUp: Math.max(position - 1, 0),
       Home: 0,
-      End: orderedPaths.length - 1,
+      End: rows.length - 1,
     };
     const target = targets[event.key];
-    const path = target === undefined ? undefined : orderedPaths[target];
+    const path = target === undefined ? undefined : rows[target]?.path;
     if (path) {
       event.preventDefault();
       onSelect(path);
     }
   };
 
-  const renderItem = (block: PolicyBlock, path: BlockPath) => {
+  const renderItem = ({ block, path, positionInSet, setSize }: TreeRow) => {
     const key = pathKey(path);
     const selected = samePath(path, selectedPath);
-    const children = block.children ?? [];
+    const childCount = block.children?.length ?? 0;
 
     return (
       <li
@@ -61,28 +73,26 @@ export function BlockTree({ root, selectedPath, onSelect }: BlockTreeProps) {
           }
         }}
         role="treeitem"
+        className={`tree-row${selected ? ' tree-row-selected' : ''}`}
+        style={{ paddingLeft: `${0.4 + path.length * 1.1}rem` }}
         aria-label={`${blockDisplayName(block)} (${blockTypeLabel(block.blockType)})`}
         aria-level={path.length + 1}
+        aria-posinset={positionInSet}
+        aria-setsize={setSize}
         aria-selected={selected}
-        aria-expanded={children.length > 0 ? true : undefined}
+        aria-expanded={childCount > 0 ? true : undefined}
         tabIndex={selected ? 0 : -1}
-        onClick={(event) => {
-          event.stopPropagation();
-          onSelect(path);
-        }}
+        onClick={() => onSelect(path)}
       >
-        <div className={`tree-row${selected ? ' tree-row-selected' : ''}`}>
-          <span className="tree-tag">{blockDisplayName(block)}</span>
-          <span className="tree-type">{blockTypeLabel(block.blockType)}</span>
-        </div>
-        {children.length > 0 && <ul role="group">{children.map((child, index) => renderItem(child, [...path, index]))}</ul>}
+        <span className="tree-tag">{blockDisplayName(block)}</span>
+        <span className="tree-type">{blockTypeLabel(block.blockType)}</span>
       </li>
     );
   };
 
   return (
     <ul className="block-tree" role="tree" aria-label="Blocks" ref={treeRef} onKeyDown={onKeyDown}>
-      {renderItem(root, ROOT_PATH)}
+      {rows.map(renderItem)}
     </ul>
   );
 }
