@@ -51,6 +51,8 @@ function contextUrlFromComment(comment: unknown): string | undefined {
  * every property name, including nested and undeclared ones, to `<context URL>#<name>`,
  * so signing never fails on an undefined term. Null values still drop out of the RDF form.
  */
+// NOTE: a context published at the same URL (Guardian publishes schema contexts on IPFS)
+// defines the terms one by one, so these signatures verify only against this context.
 export function schemaJsonLdContext(schema: DocumentSchema): Record<string, unknown> {
   const { contextUrl } = schemaNames(schema);
   return { '@context': { '@version': 1.1, '@vocab': `${contextUrl}#` } };
