@@ -125,7 +125,7 @@ export interface PackageCacheEntry {
   lastError?: string;
 }
 
-/** Body of `GET /api/sandbox/status`: the package cache and its background warm-up. */
+/** The Pyodide package cache and its background warm-up. */
 export interface PackageCacheStatus {
   cacheDir: string;
   /** Base URL that missing packages are downloaded from (`PYODIDE_PACKAGE_BASE_URL`). */
@@ -154,4 +154,11 @@ export interface PythonLibrariesResponse {
   mode: PythonSandboxMode;
   pyodideVersion: string;
   libraries: PythonLibraryAvailability[];
+}
+
+/** Body of `GET /api/sandbox/status`. */
+export interface SandboxStatusResponse {
+  mode: PythonSandboxMode;
+  /** Used in Pyodide mode only; in Docker mode its warm-up stays `idle`. */
+  packageCache: PackageCacheStatus;
 }
