@@ -78,8 +78,49 @@ function runInCPython(): CaseResult[] {
   return JSON.parse(output) as CaseResult[];
 }
 
+// Python number types that JSON cannot carry, so the shared case table cannot hold them.
+const PYTHON_TYPES_SCRIPT = `
+import json
+from decimal import Decimal
+from fractions import Fraction
+from table import make_table_helper
+
+helper = make_table_helper({})
+checks = {
+    "decimal": helper.num(Decimal("1.25")),
+    "decimal NaN": helper.num(Decimal("NaN")),
+    "decimal signalling NaN": helper.num(Decimal("sNaN")),
+    "decimal infinity": helper.num(Decimal("-Infinity")),
+    "fraction": helper.num(Fraction(3, 2)),
+    "big integer": str(helper.num(10**30)),
+    "string gives float": type(helper.num("2")).__name__,
+    "integer stays int": type(helper.num(2)).__name__,
+    "tuple rows": helper.rows({"type": "table", "columnKeys": ("a", "b"), "rows": [(1, 2), (3,)]}),
+    "tuple cell": helper.cell({"type": "table", "columnKeys": ["a", "b"], "rows": [(1, 2)]}, 0, "b"),
+}
+output = json.dumps(checks)
+`;
+
+const PYTHON_TYPES_EXPECTED = {
+  decimal: 1.25,
+  'decimal NaN': 0,
+  'decimal signalling NaN': 0,
+  'decimal infinity': 0,
+  fraction: 1.5,
+  'big integer': '1000000000000000000000000000000',
+  'string gives float': 'float',
+  'integer stays int': 'int',
+  'tuple rows': [
+    { a: 1, b: 2 },
+    { a: 3, b: null },
+  ],
+  'tuple cell': 2,
+};
+
+let pyodide: Awaited<ReturnType<typeof loadPyodide>>;
+
 async function runInPyodide(): Promise<CaseResult[]> {
-  const pyodide = await loadPyodide();
+  pyodide = await loadPyodide();
   pyodide.FS.mkdirTree('/helper');
   pyodide.FS.writeFile('/helper/table.py', readFileSync(path.join(pythonHelperDir, 'table.py'), 'utf8'));
   pyodide.runPython("import sys\nsys.path.insert(0, '/helper')");
@@ -129,6 +170,25 @@ describe('table helper cases', () => {
     it.each(cases.map((testCase, index) => ({ ...testCase, index })))('$name', (testCase) => {
       expect(results[runtime]?.[testCase.index]).toStrictEqual({ value: testCase.expected });
     });
+  });
+});
+
+describe('table.py with Python number types', () => {
+  it('converts them in CPython', () => {
+    const output = execFileSync('python3', ['-c', `${PYTHON_TYPES_SCRIPT}\nprint(output)`], {
+      cwd: pythonHelperDir,
+      encoding: 'utf8',
+    });
+
+    expect(JSON.parse(output)).toStrictEqual(PYTHON_TYPES_EXPECTED);
+  });
+
+  it('converts them in Pyodide', () => {
+    const output = pyodide.runPython(`${PYTHON_TYPES_SCRIPT}\noutput`, {
+      globals: pyodide.toPy({ __name__: 'python_types' }),
+    }) as string;
+
+    expect(JSON.parse(output)).toStrictEqual(PYTHON_TYPES_EXPECTED);
   });
 });
 

@@ -14,6 +14,7 @@ This module uses only the standard library, so that Pyodide and the Docker image
 without extra packages.
 """
 
+import decimal
 import json
 import math
 import numbers
@@ -261,7 +262,8 @@ class TableHelper:
     def num(self, value=None):
         """Convert a cell to a number by the one rule that all runtimes share.
 
-        Finite numbers pass through and non-finite ones become 0. A string is trimmed and
+        Finite numbers pass through (integers as int, other real numbers and Decimals as
+        float) and non-finite ones become 0. A string is trimmed and
         accepted only if all of it is a decimal number with at most one separator, where
         "," reads as the decimal point ("1,5" is 1.5). Booleans, None, "1,234.5", "12abc",
         "NaN", "Infinity" and "" are 0.
@@ -270,10 +272,14 @@ class TableHelper:
             return 0
         if isinstance(value, numbers.Integral):
             # Integers are always finite, and math.isfinite overflows on ints beyond a float's range.
-            return value
+            return int(value)
+        if isinstance(value, decimal.Decimal):
+            # float() raises on a signalling NaN, so check finiteness on the Decimal itself.
+            return float(value) + 0.0 if value.is_finite() else 0
         if isinstance(value, numbers.Real):
-            # Adding 0 turns -0.0 into 0.0, which JSON and JavaScript print as 0.
-            return value + 0 if math.isfinite(value) else 0
+            # Adding 0.0 turns -0.0 into 0.0, which JSON and JavaScript print as 0.
+            number = float(value)
+            return number + 0.0 if math.isfinite(number) else 0
         if not isinstance(value, str):
             return 0
 
