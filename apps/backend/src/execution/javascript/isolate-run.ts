@@ -1,0 +1,290 @@
+import type { JsonValue, SandboxEvent, SandboxRunRequest } from '@policy-logic-studio/shared';
+import ivm from 'isolated-vm';
+import type { RunOptions, RunnerOutcome } from '../runner.js';
+import type { PreparedIsolate } from './isolate-pool.js';
+import { SCRIPT_FILENAME, buildScriptSource, runtimeErrorFrom, syntaxErrorFrom, type ScriptLayout } from './script-source.js';
+
+/**
+ * State of one run in one isolate:
+ *
+ *   starting --compiled--> running --'complete' or 'error' event--> exited
+ *   starting --syntax error--------------------------------------> exited
+ *   starting | running --timer--> timed_out
+ *   starting | running --signal or close--> cancelled
+ *   starting | running --isolate died (memory limit)--> crashed
+ *
+ * Every transition goes through `settle`, which also stops the timer. The caller
+ * disposes the isolate once `execute` returns, which stops any code still running.
+ */
+type RunState = 'starting' | 'running' | 'exited' | 'timed_out' | 'cancelled' | 'crashed';
+
+type OutputStream = 'stdout' | 'stderr';
+
+interface StreamTally {
+  endsWithNewline: boolean;
+  droppedChars: number;
+}
+
+const ISOLATE_TIMEOUT_MESSAGE = 'Script execution timed out.';
+const MEMORY_LIMIT_MESSAGE = 'memory limit';
+
+export class IsolateRun {
+  private state: RunState = 'starting';
+  private readonly layout: ScriptLayout;
+  private readonly streams: Record<OutputStream, StreamTally> = {
+    stdout: { endsWithNewline: true, droppedChars: 0 },
+    stderr: { endsWithNewline: true, droppedChars: 0 },
+  };
+  private resolveOutcome!: (outcome: RunnerOutcome) => void;
+  private readonly outcome = new Promise<RunnerOutcome>((resolve) => {
+    this.resolveOutcome = resolve;
+  });
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly prepared: PreparedIsolate,
+    private readonly request: SandboxRunRequest,
+    private readonly options: RunOptions,
+    private readonly memoryLimitMb: number,
+  ) {
+    this.layout = buildScriptSource(request.script, request.prelude);
+  }
+
+  /** Runs the script to one outcome and sends each event to `options.onEvent` as it happens. */
+  async execute(): Promise<RunnerOutcome> {
+    const { signal, timeoutMs } = this.options;
+    if (signal.aborted) {
+      return { kind: 'cancelled' };
+    }
+
+    const onAbort = () => this.cancel();
+    signal.addEventListener('abort', onAbort, { once: true });
+    this.timer = setTimeout(() => this.settle({ kind: 'timed_out', timeoutMs }), timeoutMs);
+    void this.start().catch((error: unknown) => this.onIsolateFailure(error));
+
+    try {
+      return await this.outcome;
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /** Ends the run as cancelled, unless it already ended. */
+  cancel(): void {
+    this.settle({ kind: 'cancelled' });
+  }
+
+  private async start(): Promise<void> {
+    const { isolate, context, startRun } = this.prepared;
+    const { limits } = this.request;
+
+    let userFunction: ivm.Reference;
+    try {
+      const script = await isolate.compileScript(this.layout.source, {
+        filename: SCRIPT_FILENAME,
+        lineOffset: this.layout.lineOffset,
+      });
+      userFunction = await script.run(context, { reference: true, timeout: this.options.timeoutMs });
+    } catch (error) {
+      if (error instanceof SyntaxError && this.state === 'starting') {
+        this.emit({ type: 'sandbox:error', error: syntaxErrorFrom(error.message, this.layout) });
+        this.settle({ kind: 'exited' });
+        return;
+      }
+      throw error;
+    }
+    if (this.state !== 'starting') {
+      return;
+    }
+
+    this.state = 'running';
+    const sendEvent = new ivm.Callback((kind: unknown, ...fields: unknown[]) => this.onIsolateEvent(kind, fields), {
+      ignored: true,
+    });
+    const inputJson = JSON.stringify(this.request.input);
+    const startArguments = [
+      sendEvent,
+      inputJson,
+      limits.stdoutMaxChars,
+      limits.valueMaxBytes,
+      limits.maxEvents,
+      userFunction.derefInto(),
+    ];
+    await startRun.apply(undefined, startArguments, { result: { promise: true }, timeout: this.options.timeoutMs });
+  }
+
+  /** Dispatches one call of the runtime's `sendEvent` (isolate-runtime.js lists the kinds). */
+  private onIsolateEvent(kind: unknown, fields: unknown[]): void {
+    if (this.state !== 'running') {
+      return;
+    }
+    switch (kind) {
+      case 'done':
+        return this.onDone(fields[0], fields[1]);
+      case 'debug':
+        return this.onDebug(fields[0]);
+      case 'stdout':
+      case 'stderr':
+        return this.onOutput(kind, fields[0]);
+      case 'dropped':
+        return this.onDropped(fields[0], fields[1]);
+      case 'warning':
+        return this.onWarning(fields[0], fields[1]);
+      case 'error':
+        return this.onError(fields[0], fields[1], fields[2]);
+      case 'complete':
+        return this.onComplete();
+      default:
+        return this.failProtocol(`unknown event kind ${String(kind)}`);
+    }
+  }
+
+  private onDone(jsonText: unknown, final: unknown): void {
+    const value = this.parseValue(jsonText, 'done()');
+    if (value === undefined) {
+      return;
+    }
+    this.emit({ type: 'sandbox:done', value, final: final === true });
+  }
+
+  private onDebug(jsonText: unknown): void {
+    const values = this.parseValue(jsonText, 'debug()');
+    if (values === undefined) {
+      return;
+    }
+    if (!Array.isArray(values)) {
+      return this.failProtocol('debug() values did not arrive as an array');
+    }
+    this.emit({ type: 'sandbox:debug', values });
+  }
+
+  /**
+   * Parses a value the runtime already converted and size-checked. The size is
+   * checked again here because the host must not trust the isolate.
+   */
+  private parseValue(jsonText: unknown, call: string): JsonValue | undefined {
+    if (typeof jsonText !== 'string') {
+      this.failProtocol(`${call} value did not arrive as JSON text`);
+      return undefined;
+    }
+    const maxBytes = this.request.limits.valueMaxBytes;
+    if (Buffer.byteLength(jsonText, 'utf8') > maxBytes) {
+      this.failProtocol(`${call} value is over the limit of ${maxBytes} bytes as JSON`);
+      return undefined;
+    }
+    try {
+      return JSON.parse(jsonText) as JsonValue;
+    } catch {
+      this.failProtocol(`${call} value is not valid JSON`);
+      return undefined;
+    }
+  }
+
+  private onOutput(stream: OutputStream, text: unknown): void {
+    if (typeof text !== 'string' || text === '') {
+      return;
+    }
+    this.streams[stream].endsWithNewline = text.endsWith('\n');
+    this.emit(stream === 'stdout' ? { type: 'sandbox:stdout', text } : { type: 'sandbox:stderr', text });
+  }
+
+  private onDropped(stream: unknown, droppedChars: unknown): void {
+    if ((stream === 'stdout' || stream === 'stderr') && typeof droppedChars === 'number') {
+      this.streams[stream].droppedChars = Math.max(this.streams[stream].droppedChars, droppedChars);
+    }
+  }
+
+  private onWarning(code: unknown, message: unknown): void {
+    if (typeof code === 'string' && typeof message === 'string') {
+      this.emit({ type: 'sandbox:warning', code, message });
+    }
+  }
+
+  private onError(name: unknown, message: unknown, stack: unknown): void {
+    const error = runtimeErrorFrom(String(name), String(message), typeof stack === 'string' ? stack : '', this.layout);
+    this.emitTruncationMarkers();
+    this.emit({ type: 'sandbox:error', error });
+    this.settle({ kind: 'exited' });
+  }
+
+  private onComplete(): void {
+    this.emitTruncationMarkers();
+    this.emit({ type: 'sandbox:complete', packages: [] });
+    this.settle({ kind: 'exited' });
+  }
+
+  /** Ends the run when the isolate sends something the runtime never sends. */
+  private failProtocol(detail: string): void {
+    this.settle({
+      kind: 'crashed',
+      error: {
+        type: 'SandboxError',
+        message: `The JavaScript sandbox sent an invalid event: ${detail}.`,
+        hint: 'Run the script again; if this repeats, report the script that causes it.',
+      },
+    });
+  }
+
+  /** Maps a rejection from isolated-vm (timeout, memory limit, disposal) to an outcome. */
+  private onIsolateFailure(error: unknown): void {
+    if (this.state !== 'starting' && this.state !== 'running') {
+      return;
+    }
+    const message = error instanceof Error ? error.message : String(error);
+
+    if (message === ISOLATE_TIMEOUT_MESSAGE) {
+      this.settle({ kind: 'timed_out', timeoutMs: this.options.timeoutMs });
+      return;
+    }
+    if (message.includes(MEMORY_LIMIT_MESSAGE)) {
+      this.settle({
+        kind: 'crashed',
+        error: {
+          type: 'MemoryError',
+          message: `The script used more than the memory limit of ${this.memoryLimitMb} MB and was stopped.`,
+          hint: 'Look for a loop that keeps adding to an array, string or object, or work on fewer documents at a time.',
+        },
+      });
+      return;
+    }
+    this.settle({
+      kind: 'crashed',
+      error: {
+        type: 'SandboxError',
+        message: `The JavaScript sandbox failed: ${message}`,
+        hint: 'Run the script again; if this repeats, check the service log for this run id.',
+      },
+    });
+  }
+
+  /** Appends the visible marker to each stream whose output was cut at the limit. */
+  private emitTruncationMarkers(): void {
+    for (const stream of ['stdout', 'stderr'] as const) {
+      const tally = this.streams[stream];
+      if (tally.droppedChars === 0) {
+        continue;
+      }
+      const separator = tally.endsWithNewline ? '' : '\n';
+      const text = `${separator}[output truncated: ${tally.droppedChars} characters not shown]\n`;
+      this.emit(stream === 'stdout' ? { type: 'sandbox:stdout', text } : { type: 'sandbox:stderr', text });
+      tally.droppedChars = 0;
+    }
+  }
+
+  private emit(event: SandboxEvent): void {
+    this.options.onEvent(event);
+  }
+
+  private settle(outcome: RunnerOutcome): void {
+    if (this.state !== 'starting' && this.state !== 'running') {
+      return;
+    }
+    clearTimeout(this.timer);
+    if (outcome.kind !== 'exited') {
+      // Output cut before a timeout or a crash still gets its marker, with the count last reported.
+      this.emitTruncationMarkers();
+    }
+    this.state = outcome.kind;
+    this.resolveOutcome(outcome);
+  }
+}
