@@ -2,12 +2,13 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { loadPyodide, type PyodideInterface } from 'pyodide';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PythonLibrary } from '@policy-logic-studio/shared';
 import { loadPlannedPackages } from '../src/execution/pyodide/packages/load-packages.js';
 import { PackageCatalog } from '../src/execution/pyodide/packages/package-catalog.js';
 import { PackageCache } from '../src/execution/pyodide/packages/package-cache.js';
 import { planPackages, type PackagePlanSettings, type ScriptSource } from '../src/execution/pyodide/packages/planner.js';
+import { preparePackages } from '../src/execution/pyodide/packages/prepare-packages.js';
 import { readCacheStatusFile } from '../src/execution/pyodide/packages/status-file.js';
 import {
   closedPortUrl,
@@ -37,7 +38,6 @@ const LIBRARIES: PythonLibrary[] = [
 ];
 
 const temporaryFolders: string[] = [];
-const servers: WheelServer[] = [];
 
 function temporaryFolder(prefix: string): string {
   const folder = mkdtempSync(path.join(tmpdir(), `pls-${prefix}-`));
@@ -63,10 +63,12 @@ async function freshPyodide(cacheDir: string): Promise<PyodideInterface> {
   return loadPyodide({ packageCacheDir: cacheDir, stdout: () => {}, stderr: () => {} });
 }
 
-async function serve(folder: string): Promise<WheelServer> {
-  const server = await startWheelServer(folder);
-  servers.push(server);
-  return server;
+let planningInterpreter: Promise<PyodideInterface> | undefined;
+
+/** One interpreter for tests that only plan: planning loads nothing into it. */
+function planningPyodide(): Promise<PyodideInterface> {
+  planningInterpreter ??= loadPyodide({ stdout: () => {}, stderr: () => {} });
+  return planningInterpreter;
 }
 
 /** Plans and loads the packages of `source`, then evaluates `expression` after `source.script`. */
@@ -76,10 +78,6 @@ async function runWithPackages(pyodide: PyodideInterface, source: ScriptSource, 
   const value = plan.error === undefined && loaded.error === undefined ? pyodide.runPython(`${source.script}\n${expression}`) : undefined;
   return { plan, loaded, value };
 }
-
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((server) => server.close()));
-});
 
 afterAll(() => {
   for (const folder of temporaryFolders) {
@@ -147,7 +145,7 @@ describe('Pyodide packages from a local HTTP source', () => {
   });
 
   it('rejects a download whose sha256 differs from the lock file', async () => {
-    const pyodide = await freshPyodide(cacheDir);
+    const pyodide = await planningPyodide();
     const plan = planPackages(pyodide, { script: 'import delta\n' }, settings);
 
     expect(existsSync(path.join(cacheDir, 'delta-1.0.0-py3-none-any.whl'))).toBe(false);
@@ -159,7 +157,7 @@ describe('Pyodide packages from a local HTTP source', () => {
   });
 
   it('rejects a module outside the allowlist that the source has', async () => {
-    const pyodide = await freshPyodide(cacheDir);
+    const pyodide = await planningPyodide();
     const plan = planPackages(pyodide, { script: 'import math\nimport gamma\n' }, settings);
 
     expect(plan.toLoad).toEqual([]);
@@ -181,7 +179,7 @@ describe('Pyodide packages from a local HTTP source', () => {
   });
 
   it('rejects importlib.import_module of a module outside the allowlist', async () => {
-    const pyodide = await freshPyodide(cacheDir);
+    const pyodide = await planningPyodide();
     const plan = planPackages(pyodide, { script: 'import importlib\n\nimportlib.import_module("gamma.sub")\n' }, settings);
 
     expect(plan.error?.type).toBe('ModuleNotAllowedError');
@@ -190,11 +188,27 @@ describe('Pyodide packages from a local HTTP source', () => {
   });
 
   it('names an artifact import without a script line', async () => {
-    const pyodide = await freshPyodide(cacheDir);
+    const pyodide = await planningPyodide();
     const plan = planPackages(pyodide, { prelude: 'x = 1\nimport gamma\n', script: 'import alpha\n' }, settings);
 
     expect(plan.error?.message).toContain('on line 2 of an executable artifact');
     expect(plan.error?.line).toBeUndefined();
+  });
+
+  it('prepares packages for a worker in one call', async () => {
+    const pyodide = await freshPyodide(cacheDir);
+
+    const prepared = await preparePackages(pyodide, { prelude: 'import beta\n', script: 'import math\n' }, settings);
+    const rejected = await preparePackages(pyodide, { script: 'import gamma\n' }, settings);
+    const withoutCache = await preparePackages(pyodide, { script: 'import alpha\n' }, undefined);
+
+    expect(prepared.error).toBeUndefined();
+    expect(prepared.packages).toEqual(['beta']);
+    expect(prepared.packageLoadMs).toBeGreaterThanOrEqual(0);
+    expect(pyodide.runPython('import beta\nbeta.VALUE')).toBe(40);
+    expect(rejected.error?.type).toBe('ModuleNotAllowedError');
+    expect(rejected.packages).toEqual([]);
+    expect(withoutCache).toEqual({ packages: [], packageLoadMs: 0 });
   });
 
   it('rejects a cached file changed after the warm-up', async () => {
@@ -218,7 +232,7 @@ describe('Pyodide package planning without a package source', () => {
     const unreachableUrl = await closedPortUrl();
     const status = await cacheFor(catalog, cacheDir, unreachableUrl).warmUp();
     const settings = catalog.planSettings({ cacheDir, sourceUrl: unreachableUrl });
-    const pyodide = await freshPyodide(cacheDir);
+    const pyodide = await planningPyodide();
 
     const startedAt = Date.now();
     const offline = planPackages(pyodide, { script: 'x = 1\nimport alpha\n' }, settings);
@@ -292,7 +306,7 @@ describe('Pyodide package planning without a package source', () => {
     const source = wheelSource();
     const catalog = catalogFor(source);
     const settings = catalog.planSettings({ cacheDir: temporaryFolder('refusals'), sourceUrl: source.folderUrl });
-    const pyodide = await freshPyodide(settings.cacheDir);
+    const pyodide = await planningPyodide();
 
     const removed = planPackages(pyodide, { script: 'import oldplot\n' }, settings);
     const dockerOnly = planPackages(pyodide, { script: 'import math\nfrom rasterio import open\n' }, settings);
