@@ -48,10 +48,13 @@ USER_FILENAMES = (SCRIPT_FILENAME, PRELUDE_FILENAME)
 # Used when a request carries no limits; the backend always sends its own.
 DEFAULT_LIMITS = {"stdoutMaxChars": 1_000_000, "valueMaxBytes": 5_000_000, "maxEvents": 10_000}
 
-# Printed text is sent in chunks of at most this many characters, and at least this
-# often while the script keeps printing, so a run that later times out keeps its output.
+# Printed text is sent as it is written, up to STDOUT_IMMEDIATE_FLUSHES events per
+# STDOUT_FLUSH_INTERVAL_S; beyond that rate it is buffered and sent in chunks of
+# STDOUT_CHUNK_CHARS, or when the script awaits. A script that prints faster than that
+# rate and then hangs loses at most one interval of output at the timeout.
 STDOUT_CHUNK_CHARS = 64 * 1024
-STDOUT_FLUSH_INTERVAL_S = 0.25
+STDOUT_FLUSH_INTERVAL_S = 0.1
+STDOUT_IMMEDIATE_FLUSHES = 20
 
 # JavaScript numbers represent integers exactly only up to 2**53 - 1.
 MAX_SAFE_INTEGER = 2**53 - 1
@@ -331,7 +334,9 @@ class CapturedStream(io.TextIOBase):
         self._dropped_chars = 0
         self._buffer = []
         self._buffered_chars = 0
-        self._last_flush_s = time.monotonic()
+        self._window_start_s = time.monotonic()
+        self._window_flushes = 0
+        self._closed = False
 
     @property
     def encoding(self):
@@ -356,16 +361,33 @@ class CapturedStream(io.TextIOBase):
             text = text[:room]
 
         self._kept_chars += len(text)
+        if not self._buffer:
+            self._schedule_flush()
         self._buffer.append(text)
         self._buffered_chars += len(text)
-        if self._buffered_chars >= STDOUT_CHUNK_CHARS or time.monotonic() - self._last_flush_s >= STDOUT_FLUSH_INTERVAL_S:
+        if self._buffered_chars >= STDOUT_CHUNK_CHARS or self._may_flush_now():
             self.flush()
         return length
 
-    def flush(self):
-        self._last_flush_s = time.monotonic()
-        if not self._buffer:
+    def _may_flush_now(self):
+        now = time.monotonic()
+        if now - self._window_start_s >= STDOUT_FLUSH_INTERVAL_S:
+            self._window_start_s = now
+            self._window_flushes = 0
+        return self._window_flushes < STDOUT_IMMEDIATE_FLUSHES
+
+    def _schedule_flush(self):
+        # Sends buffered text while the script awaits.
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
             return
+        loop.call_later(STDOUT_FLUSH_INTERVAL_S, self.flush)
+
+    def flush(self):
+        if not self._buffer or self._closed:
+            return
+        self._window_flushes += 1
         text = "".join(self._buffer)
         self._buffer = []
         self._buffered_chars = 0
@@ -373,6 +395,7 @@ class CapturedStream(io.TextIOBase):
 
     def close_run(self):
         self.flush()
+        self._closed = True
         if self._dropped_chars:
             marker = f"\n[output truncated: {self._dropped_chars} characters not shown]\n"
             self._sink.send_output(self._event_type, marker)
@@ -716,10 +739,10 @@ def _register_source(filename, source):
 
 
 def _load_table_helper(tables):
-    """Return the ``table`` object defined by table.py beside this file, or None.
+    """Return the ``table`` helper defined by table.py beside this file, or None.
 
-    table.py runs with ``tables`` (the run's input tables) already in its namespace;
-    when it defines ``create_table(tables)`` that function builds the helper.
+    When table.py defines ``make_table_helper(tables)``, the helper is built from the
+    run's input tables; otherwise its module-level ``table`` object is used.
     """
     folder = os.path.dirname(os.path.abspath(__file__))
     path = os.path.join(folder, "table.py")
@@ -727,11 +750,10 @@ def _load_table_helper(tables):
         return None
     spec = importlib.util.spec_from_file_location("sandbox_table", path)
     module = importlib.util.module_from_spec(spec)
-    module.tables = tables
     spec.loader.exec_module(module)
-    create_table = getattr(module, "create_table", None)
-    if callable(create_table):
-        return create_table(tables)
+    make_table_helper = getattr(module, "make_table_helper", None)
+    if callable(make_table_helper):
+        return make_table_helper(tables)
     return getattr(module, "table", None)
 
 
@@ -787,6 +809,8 @@ async def run_request(request_json, emit, *, packages=(), harden=True):
     sink = EventSink(emit)
     try:
         request = json.loads(request_json)
+        if not isinstance(request, dict):
+            raise TypeError(f"expected a JSON object, got {_type_name(request)}")
         limits = {**DEFAULT_LIMITS, **(request.get("limits") or {})}
     except (ValueError, TypeError) as error:
         sink.send({"type": "sandbox:error", "error": {"type": "InvalidRequest", "message": f"invalid run request: {error}"}})

@@ -1,0 +1,99 @@
+/**
+ * The command line of the sandbox host process: Node's permission model, the files it
+ * may read, its memory budget and, where available, an empty network namespace.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { compiledPath, pythonRuntimePath } from '../../paths.js';
+import type { HostSettings } from './sandbox-host.js';
+
+const MB = 1024 * 1024;
+
+export const DEFAULT_MEMORY_LIMIT_BYTES = 512 * MB;
+
+// Pyodide 0.26 needs about 40 MB of JavaScript heap to load; the rest of a run's
+// memory goes to the WebAssembly heap, where Python objects live.
+const MIN_JS_HEAP_MB = 64;
+const MAX_JS_HEAP_MB = 256;
+const MIN_WASM_MEMORY_BYTES = 128 * MB;
+
+export interface MemoryBudget {
+  jsHeapMaxMb: number;
+  wasmMemoryMaxBytes: number;
+}
+
+/** Splits a run's memory limit between the worker's JavaScript heap and its WebAssembly memory. */
+export function splitMemoryLimit(memoryLimitBytes: number): MemoryBudget {
+  const quarterMb = Math.floor(memoryLimitBytes / 4 / MB);
+  const jsHeapMaxMb = Math.min(MAX_JS_HEAP_MB, Math.max(MIN_JS_HEAP_MB, quarterMb));
+  const wasmMemoryMaxBytes = Math.max(MIN_WASM_MEMORY_BYTES, memoryLimitBytes - jsHeapMaxMb * MB);
+  return { jsHeapMaxMb, wasmMemoryMaxBytes };
+}
+
+/** The folder of the installed `pyodide` package (pyodide.mjs, the wasm binary, the standard library). */
+export function pyodidePackageDir(): string {
+  const require = createRequire(import.meta.url);
+  return path.dirname(require.resolve('pyodide'));
+}
+
+/** True when `unshare --net` can start a process in a new, empty network namespace here. */
+export function canIsolateNetwork(): boolean {
+  const probe = spawnSync('unshare', ['--net', '--', 'true'], { stdio: 'ignore', timeout: 5_000 });
+  return probe.status === 0;
+}
+
+export interface HostLaunchOptions {
+  poolSize: number;
+  memoryLimitBytes: number;
+  packageCacheDir?: string;
+  isolateNetwork: boolean;
+  /** Cap on the events and printed text one run may send, in characters. */
+  runOutputMaxChars: number;
+}
+
+export interface HostLaunch {
+  command: string;
+  args: string[];
+  settings: HostSettings;
+}
+
+export function buildHostLaunch(options: HostLaunchOptions): HostLaunch {
+  const pyodideDir = pyodidePackageDir();
+  const sandboxDir = path.dirname(compiledPath('execution/pyodide/sandbox-host.js'));
+  const tablePath = path.join(path.dirname(pythonRuntimePath), 'table.py');
+  const budget = splitMemoryLimit(options.memoryLimitBytes);
+
+  const settings: HostSettings = {
+    workerScriptPath: path.join(sandboxDir, 'worker.js'),
+    pyodideModuleUrl: pathToFileURL(path.join(pyodideDir, 'pyodide.mjs')).href,
+    pyodideIndexPath: pyodideDir + path.sep,
+    packageCacheDir: options.packageCacheDir,
+    runtimePath: pythonRuntimePath,
+    tablePath: existsSync(tablePath) ? tablePath : undefined,
+    poolSize: options.poolSize,
+    jsHeapMaxMb: budget.jsHeapMaxMb,
+    wasmMemoryMaxBytes: budget.wasmMemoryMaxBytes,
+    runOutputMaxChars: options.runOutputMaxChars,
+  };
+
+  const readable = [pyodideDir, sandboxDir, settings.runtimePath, settings.tablePath, options.packageCacheDir];
+  const nodeArgs = [
+    '--experimental-permission',
+    // Node 20 takes one path per flag; a comma-separated list is read as a single path.
+    ...readable.filter((entry) => entry !== undefined).map((entry) => `--allow-fs-read=${entry}`),
+    '--allow-worker',
+    // The runner reports these limits itself (health and start-up log).
+    '--disable-warning=ExperimentalWarning',
+    '--disable-warning=SecurityWarning',
+    path.join(sandboxDir, 'sandbox-host.js'),
+    JSON.stringify(settings),
+  ];
+
+  if (options.isolateNetwork) {
+    return { command: 'unshare', args: ['--net', '--', process.execPath, ...nodeArgs], settings };
+  }
+  return { command: process.execPath, args: nodeArgs, settings };
+}

@@ -1,0 +1,313 @@
+/**
+ * A pool of warm, single-use Pyodide workers inside the sandbox host process.
+ *
+ * Each run takes one ready worker; the worker is terminated when the run ends and a
+ * new one starts in its place. Runs that find no ready worker wait in a queue.
+ *
+ * A run's status:
+ *
+ *   queued -> running -> exited | timed_out | cancelled | crashed
+ *      \-> cancelled
+ *
+ * `finishRun` is the only place a run leaves `running`.
+ */
+import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
+import type { SandboxRunRequest, ScriptError } from '@policy-logic-studio/shared';
+import type { RunnerOutcome } from '../runner.js';
+import type { PoolStatus, WorkerReport, WorkerSetup } from './host-protocol.js';
+
+export interface WorkerPoolOptions {
+  workerScriptPath: string;
+  poolSize: number;
+  /** Old-generation heap cap of each worker's JavaScript engine. */
+  jsHeapMaxMb: number;
+  /** Cap on events plus printed text, in characters, that one run may send through the host. */
+  runOutputMaxChars: number;
+  setup: Omit<WorkerSetup, 'eventPort'>;
+  onEvent: (runId: string, eventJson: string) => void;
+  onRunEnded: (runId: string, outcome: RunnerOutcome) => void;
+  onPoolChange: (pool: PoolStatus) => void;
+  log: (level: 'info' | 'warn' | 'error', message: string, runId?: string) => void;
+}
+
+type WorkerState = 'starting' | 'ready' | 'busy' | 'stopped';
+
+interface PooledWorker {
+  id: number;
+  thread: Worker;
+  port: MessagePort;
+  state: WorkerState;
+  run?: ActiveRun;
+}
+
+interface ActiveRun {
+  request: SandboxRunRequest;
+  timeoutMs: number;
+  status: 'queued' | 'running';
+  worker?: PooledWorker;
+  timer?: NodeJS.Timeout;
+  outputChars: number;
+}
+
+// Keeps the worker's Python frames well inside the thread stack; measured deep
+// recursion ends as RecursionError with this size.
+const WORKER_STACK_SIZE_MB = 4;
+
+// A worker that cannot start this many times in a row stops the refill loop.
+const MAX_CONSECUTIVE_START_FAILURES = 5;
+
+export class WorkerPool {
+  private readonly workers = new Set<PooledWorker>();
+  private readonly queue: ActiveRun[] = [];
+  private readonly runs = new Map<string, ActiveRun>();
+  private nextWorkerId = 1;
+  private consecutiveStartFailures = 0;
+  private closed = false;
+
+  constructor(private readonly options: WorkerPoolOptions) {}
+
+  start(): void {
+    this.refill();
+  }
+
+  status(): PoolStatus {
+    const count = (state: WorkerState): number =>
+      [...this.workers].filter((worker) => worker.state === state).length;
+    return {
+      readyWorkers: count('ready'),
+      startingWorkers: count('starting'),
+      busyWorkers: count('busy'),
+      queuedRuns: this.queue.length,
+    };
+  }
+
+  submit(request: SandboxRunRequest, timeoutMs: number): void {
+    if (this.runs.has(request.runId)) {
+      this.options.log('warn', 'ignored a second run with the same id', request.runId);
+      return;
+    }
+    const run: ActiveRun = { request, timeoutMs, status: 'queued', outputChars: 0 };
+    this.runs.set(request.runId, run);
+    this.queue.push(run);
+    this.dispatch();
+  }
+
+  cancel(runId: string): void {
+    const run = this.runs.get(runId);
+    if (run === undefined) {
+      return;
+    }
+    if (run.status === 'queued') {
+      this.queue.splice(this.queue.indexOf(run), 1);
+      this.runs.delete(runId);
+      this.options.onRunEnded(runId, { kind: 'cancelled' });
+      this.announcePool();
+      return;
+    }
+    this.finishRun(run, { kind: 'cancelled' });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const run of [...this.runs.values()]) {
+      this.cancel(run.request.runId);
+    }
+    await Promise.all([...this.workers].map((worker) => this.stopWorker(worker)));
+  }
+
+  private refill(): void {
+    if (this.closed || this.consecutiveStartFailures >= MAX_CONSECUTIVE_START_FAILURES) {
+      return;
+    }
+    const live = [...this.workers].filter((worker) => worker.state === 'starting' || worker.state === 'ready');
+    for (let missing = this.options.poolSize - live.length; missing > 0; missing -= 1) {
+      this.startWorker();
+    }
+    this.announcePool();
+  }
+
+  private startWorker(): void {
+    const channel = new MessageChannel();
+    const setup: WorkerSetup = { ...this.options.setup, eventPort: channel.port2 };
+    const thread = new Worker(this.options.workerScriptPath, {
+      workerData: setup,
+      transferList: [channel.port2],
+      resourceLimits: {
+        maxOldGenerationSizeMb: this.options.jsHeapMaxMb,
+        stackSizeMb: WORKER_STACK_SIZE_MB,
+      },
+      // The worker inherits no environment variables from the host.
+      env: {},
+      stdout: true,
+      stderr: true,
+    });
+    const worker: PooledWorker = { id: this.nextWorkerId++, thread, port: channel.port1, state: 'starting' };
+    this.workers.add(worker);
+
+    // Native writes of the worker are discarded; runtime.py captures the script's output.
+    thread.stdout.resume();
+    thread.stderr.resume();
+    channel.port1.on('message', (message: WorkerReport) => this.handleReport(worker, message));
+    thread.on('error', (error) => this.handleWorkerError(worker, error));
+    thread.on('exit', (code) => this.handleWorkerExit(worker, code));
+  }
+
+  private handleReport(worker: PooledWorker, message: WorkerReport): void {
+    switch (message.type) {
+      case 'sandbox:worker-ready':
+        return this.handleWorkerReady(worker);
+      case 'sandbox:event':
+        return this.handleEvent(worker, message.eventJson);
+      case 'sandbox:finished':
+        return this.handleFinished(worker);
+      case 'sandbox:worker-failed':
+        return this.handleWorkerFailed(worker, message.message);
+    }
+  }
+
+  private handleWorkerReady(worker: PooledWorker): void {
+    if (worker.state !== 'starting') {
+      return;
+    }
+    worker.state = 'ready';
+    this.consecutiveStartFailures = 0;
+    this.dispatch();
+    this.announcePool();
+  }
+
+  private handleEvent(worker: PooledWorker, eventJson: string): void {
+    const run = worker.run;
+    if (run === undefined || run.status !== 'running') {
+      return;
+    }
+    run.outputChars += eventJson.length;
+    if (run.outputChars > this.options.runOutputMaxChars) {
+      this.finishRun(run, crashed('OutputLimitExceeded', `the run sent more than ${this.options.runOutputMaxChars} characters of events`));
+      return;
+    }
+    this.options.onEvent(run.request.runId, eventJson);
+  }
+
+  private handleFinished(worker: PooledWorker): void {
+    if (worker.run !== undefined) {
+      this.finishRun(worker.run, { kind: 'exited' });
+    }
+  }
+
+  private handleWorkerFailed(worker: PooledWorker, message: string): void {
+    if (worker.run !== undefined) {
+      this.finishRun(worker.run, crashed('SandboxCrashed', describeCrash(message)));
+      return;
+    }
+    this.options.log('error', `Pyodide worker ${worker.id} failed before a run: ${message}`);
+    this.consecutiveStartFailures += 1;
+    void this.replaceWorker(worker);
+  }
+
+  private handleWorkerError(worker: PooledWorker, error: Error): void {
+    const message = isOutOfMemory(error) ? 'memory limit exceeded (JavaScript heap)' : error.message;
+    if (worker.run !== undefined) {
+      this.finishRun(worker.run, crashed('SandboxCrashed', describeCrash(message)));
+      return;
+    }
+    this.options.log('error', `Pyodide worker ${worker.id} failed: ${message}`);
+    this.consecutiveStartFailures += 1;
+  }
+
+  private handleWorkerExit(worker: PooledWorker, code: number): void {
+    // The exit can overtake the worker's last reports, which travel on another channel.
+    this.drainReports(worker);
+    const run = worker.run;
+    if (run !== undefined) {
+      this.finishRun(run, crashed('SandboxCrashed', `the Python worker exited unexpectedly (code ${code})`));
+    }
+    if (worker.state !== 'stopped') {
+      worker.state = 'stopped';
+      this.workers.delete(worker);
+      this.refill();
+    }
+  }
+
+  private dispatch(): void {
+    while (this.queue.length > 0) {
+      const worker = [...this.workers].find((candidate) => candidate.state === 'ready');
+      if (worker === undefined) {
+        return;
+      }
+      const run = this.queue.shift()!;
+      this.startRun(run, worker);
+    }
+  }
+
+  private startRun(run: ActiveRun, worker: PooledWorker): void {
+    run.status = 'running';
+    run.worker = worker;
+    worker.state = 'busy';
+    worker.run = run;
+    run.timer = setTimeout(() => this.finishRun(run, { kind: 'timed_out', timeoutMs: run.timeoutMs }), run.timeoutMs);
+    worker.thread.postMessage({ type: 'host:run', request: run.request });
+    this.refill();
+  }
+
+  /** Ends a running run: stops its worker, forwards what it already sent, and reports the outcome. */
+  private finishRun(run: ActiveRun, outcome: RunnerOutcome): void {
+    if (run.status !== 'running' || !this.runs.has(run.request.runId)) {
+      return;
+    }
+    this.runs.delete(run.request.runId);
+    clearTimeout(run.timer);
+    const worker = run.worker!;
+
+    // Events the worker posted before it was stopped are still in the port: keep them.
+    this.drainReports(worker);
+    worker.run = undefined;
+    void this.replaceWorker(worker);
+
+    this.options.onRunEnded(run.request.runId, outcome);
+  }
+
+  private drainReports(worker: PooledWorker): void {
+    for (let entry = receiveMessageOnPort(worker.port); entry !== undefined; entry = receiveMessageOnPort(worker.port)) {
+      this.handleReport(worker, entry.message as WorkerReport);
+    }
+  }
+
+  private async replaceWorker(worker: PooledWorker): Promise<void> {
+    await this.stopWorker(worker);
+    this.refill();
+  }
+
+  private async stopWorker(worker: PooledWorker): Promise<void> {
+    if (worker.state === 'stopped') {
+      return;
+    }
+    worker.state = 'stopped';
+    this.workers.delete(worker);
+    worker.port.close();
+    await worker.thread.terminate();
+  }
+
+  private announcePool(): void {
+    this.options.onPoolChange(this.status());
+  }
+}
+
+function crashed(type: string, message: string): RunnerOutcome {
+  const error: ScriptError = { type, message };
+  if (/memory limit exceeded/i.test(message)) {
+    error.type = 'MemoryError';
+    error.hint = 'The script used more memory than the sandbox allows; process the data in smaller pieces.';
+  }
+  return { kind: 'crashed', error };
+}
+
+function isOutOfMemory(error: Error): boolean {
+  return (error as NodeJS.ErrnoException).code === 'ERR_WORKER_OUT_OF_MEMORY';
+}
+
+function describeCrash(message: string): string {
+  if (/out of memory|memory access out of bounds|Cannot enlarge memory|memory limit exceeded/i.test(message)) {
+    return `memory limit exceeded: ${message}`;
+  }
+  return `the Python interpreter failed: ${message}`;
+}
