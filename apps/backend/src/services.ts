@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
-import { DryRunService, type OutputBuilder } from './execution/dry-run-service.js';
+import { createOutputBuilder, keyStore, type DocumentSchema } from './documents/index.js';
+import { DryRunService } from './execution/dry-run-service.js';
 import { createRunners } from './execution/runners.js';
 import type { AppDependencies, HealthReport } from './http/app.js';
 import { PolicyService } from './policies/policy-service.js';
@@ -24,7 +25,11 @@ export async function createServices(config: Config, logger: Logger): Promise<Se
   }
 
   const runners = await createRunners(config, logger);
-  const buildOutputs: OutputBuilder = async () => ({ outputs: [], errors: [] });
+  const signer = await keyStore(config.dataDir);
+  const buildOutputs = createOutputBuilder({
+    signer,
+    resolveSchema: (schemaId, policyId) => (policyId ? policies.findSchema(policyId, schemaId) : undefined),
+  });
   const dryRuns = new DryRunService({
     runners,
     timeouts: {

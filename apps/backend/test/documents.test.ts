@@ -377,12 +377,13 @@ describe('signed output documents', () => {
     expect(verification.verified).toBe(true);
   });
 
-  it('are not signed without a schema', async () => {
+  it('are left unsigned with a warning without a schema', async () => {
     const result = await build({ block: {}, outputSchema: undefined });
 
     expect(result.documents[0]!.signed).toBe(false);
-    expect(result.errors).toEqual([
-      "document 0: signing needs an output schema. Choose the block's outputSchema or set unsigned",
+    expect(result.errors).toEqual([]);
+    expect(result.warnings).toEqual([
+      "document 0: left unsigned because the block has no output schema to define the subject's terms. Choose the block's outputSchema, or set unsigned",
     ]);
   });
 

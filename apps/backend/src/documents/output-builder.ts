@@ -27,6 +27,6 @@ export function createOutputBuilder(dependencies: OutputBuilderDependencies): Ou
     });
 
     const outputs: JsonValue[] = result.documents.flatMap((entry) => (entry.document ? [entry.document] : []));
-    return { outputs, errors: result.errors };
+    return { outputs, errors: result.errors, warnings: result.warnings };
   };
 }

@@ -45,12 +45,16 @@ export interface OutputDocument {
   document: JsonObject | null;
   signed: boolean;
   errors: SchemaViolation[];
+  /** Why a valid document was left unsigned. */
+  unsignedReason?: string;
 }
 
 export interface OutputDocumentsResult {
   documents: OutputDocument[];
   /** Every problem as one line, prefixed with the document index. Empty when all are valid. */
   errors: string[];
+  /** Documents that are valid but were left unsigned, one line each. */
+  warnings: string[];
 }
 
 const ID_TYPES = ['UUID', 'DID', 'OWNER'] as const;
@@ -92,7 +96,7 @@ export async function buildOutputDocuments(options: BuildOutputDocumentsOptions)
   for (const [index, value] of values.entries()) {
     documents.push(await buildDocument(index, value, context));
   }
-  return { documents, errors: collectErrors(documents) };
+  return { documents, errors: collectErrors(documents), warnings: collectWarnings(documents) };
 }
 
 interface BuildContext extends BuildOutputDocumentsOptions {
@@ -125,8 +129,9 @@ async function buildDocument(index: number, value: JsonValue, context: BuildCont
   if (!context.names) {
     // Without the schema's JSON-LD context the subject's terms are undefined, and the
     // RDF canonicalization behind the proof rejects undefined terms.
-    const message = 'signing needs an output schema. Choose the block\'s outputSchema or set unsigned';
-    return { index, document: credential, signed: false, errors: [{ pointer: '', message }] };
+    const unsignedReason =
+      "left unsigned because the block has no output schema to define the subject's terms. Choose the block's outputSchema, or set unsigned";
+    return { index, document: credential, signed: false, errors: [], unsignedReason };
   }
   return signDocument(index, credential, context);
 }
@@ -196,15 +201,19 @@ function passOriginalDocuments(inputDocuments: JsonValue[]): OutputDocumentsResu
     signed: false,
     errors: isJsonObject(record) ? [] : [{ pointer: '', message: `input document ${index} is not a JSON object` }],
   }));
-  return { documents, errors: collectErrors(documents) };
+  return { documents, errors: collectErrors(documents), warnings: collectWarnings(documents) };
 }
 
 function failAll(message: string): OutputDocumentsResult {
-  return { documents: [], errors: [message] };
+  return { documents: [], errors: [message], warnings: [] };
 }
 
 function collectErrors(documents: OutputDocument[]): string[] {
   return documents.flatMap((entry) => entry.errors.map((error) => `document ${entry.index}: ${error.message}`));
+}
+
+function collectWarnings(documents: OutputDocument[]): string[] {
+  return documents.flatMap((entry) => (entry.unsignedReason ? [`document ${entry.index}: ${entry.unsignedReason}`] : []));
 }
 
 function isJsonObject(value: JsonValue | undefined): value is JsonObject {

@@ -24,8 +24,13 @@ export interface OutputContext {
   run: RecordedRun;
 }
 
-/** Builds output documents from a finished run; returns the documents and any errors. */
-export type OutputBuilder = (context: OutputContext) => Promise<{ outputs: JsonValue[]; errors: string[] }>;
+/**
+ * Builds output documents from a finished run. `errors` fail the run (schema
+ * violations); `warnings` are reported beside the documents (a document left unsigned).
+ */
+export type OutputBuilder = (
+  context: OutputContext,
+) => Promise<{ outputs: JsonValue[]; errors: string[]; warnings: string[] }>;
 
 export interface DryRunServiceOptions {
   runners: { python: ScriptRunner; javascript: ScriptRunner };
@@ -142,11 +147,13 @@ export class DryRunService {
       return { run, documents: [] };
     }
     const built = await this.options.buildOutputs({ block, policyId, inputDocuments, run });
+    const warnings = built.warnings.map((message) => ({ code: 'output-document', message }));
     if (built.errors.length === 0) {
-      return { run, documents: built.outputs };
+      return { run: { ...run, warnings: [...run.warnings, ...warnings] }, documents: built.outputs };
     }
     const failed: RecordedRun = {
       ...run,
+      warnings: [...run.warnings, ...warnings],
       status: 'failed',
       error: {
         type: 'OutputValidationError',

@@ -155,11 +155,30 @@ function customLogicBlock(tag: string, language: 'PYTHON' | 'JAVASCRIPT', expres
   };
 }
 
+/** Output schema of both blocks; the default system fields are added when it is loaded. */
+export const EMISSION_REDUCTION_SCHEMA = {
+  $id: '#EmissionReductionReport',
+  iri: '#EmissionReductionReport',
+  name: 'EmissionReductionReport',
+  title: 'Emission reduction report',
+  type: 'object',
+  properties: {
+    projectId: { type: 'string', title: 'Project id' },
+    period: { type: 'string', title: 'Monitoring period' },
+    baselineEmissions: { type: 'number', title: 'Baseline emissions (tCO2e)' },
+    projectEmissions: { type: 'number', title: 'Project emissions (tCO2e)' },
+    leakageEmissions: { type: 'number', title: 'Leakage emissions (tCO2e)' },
+    emissionReductions: { type: 'number', title: 'Emission reductions (tCO2e)' },
+  },
+  required: ['projectId', 'period', 'baselineEmissions', 'projectEmissions', 'leakageEmissions', 'emissionReductions'],
+};
+
 export const EXAMPLE_POLICY: PolicyDocument = {
   name: 'Grid-connected solar: emission reductions',
   description:
     'Computes emission reductions (baseline - project - leakage) from monitoring reports, once in Python and once in JavaScript.',
   policyTag: 'solar_emission_reductions',
+  schemas: [EMISSION_REDUCTION_SCHEMA],
   config: {
     id: 'root-container',
     blockType: 'interfaceContainerBlock',

@@ -6,6 +6,7 @@ import {
   type PolicyDocument,
   type StoredPolicy,
 } from '@policy-logic-studio/shared';
+import { withSystemFields, type DocumentSchema } from '../documents/index.js';
 import { AppError, NotFoundError, ValidationError } from '../errors.js';
 import { EXAMPLE_POLICY } from './example-policy.js';
 import type { PolicyStore } from './policy-store.js';
@@ -60,6 +61,23 @@ export class PolicyService {
       );
     }
     return block;
+  }
+
+  /**
+   * A VC document schema stored with the policy, by `$id` or Guardian's `iri`
+   * (`#<uuid>`), with the default system fields added.
+   */
+  findSchema(policyId: string, schemaId: string): DocumentSchema | undefined {
+    const schemas = this.store.get(policyId).policy.schemas;
+    if (!Array.isArray(schemas)) {
+      return undefined;
+    }
+    const wanted = schemaId.replace(/^#/, '');
+    const found = schemas.find((schema): schema is DocumentSchema => {
+      const candidate = schema as { $id?: unknown; iri?: unknown };
+      return [candidate.$id, candidate.iri].some((id) => typeof id === 'string' && id.replace(/^#/, '') === wanted);
+    });
+    return found ? withSystemFields(found) : undefined;
   }
 
   /** Store the example policy once per database, on its first start. */
