@@ -117,11 +117,17 @@ describe('JavaScriptRunner globals', () => {
     ]);
   });
 
-  it('gives table an object until the table helper is injected', async () => {
-    const record = await runScript("done({ type: typeof table, isNull: table === null })");
+  it('reads tables supplied with the run through table', async () => {
+    const record = await runScript(
+      [
+        "const field = { type: 'table', fileId: 'emissions.csv', columnKeys: [], rows: [] };",
+        "done({ keys: table.keys(field), rows: table.rows(field), co2: table.num(table.cell(field, 0, 'co2')) });",
+      ].join('\n'),
+      { input: { tables: { 'emissions.csv': 'site,co2\nNorth,"12,5"' } } },
+    );
 
     expectCompleted(record);
-    expect(doneValues(record)).toEqual([{ type: 'object', isNull: false }]);
+    expect(doneValues(record)).toEqual([{ keys: ['site', 'co2'], rows: [{ site: 'North', co2: '12,5' }], co2: 12.5 }]);
   });
 
   it('runs the body as an async function with await and return', async () => {

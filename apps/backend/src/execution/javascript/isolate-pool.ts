@@ -4,10 +4,12 @@ import ivm from 'isolated-vm';
 import type { Logger } from 'pino';
 import { backendRoot } from '../../paths.js';
 import { LibraryBundles, compileWithCodeCache, type LibraryName } from './libraries.js';
+import { TABLE_HELPER_FACTORY, TABLE_HELPER_SOURCE } from './table-helper.js';
 
 /** Plain JavaScript evaluated in every isolate before the script, read from `src/` like runtime.py. */
 const isolateRuntimePath = path.join(backendRoot, 'src', 'execution', 'javascript', 'isolate-runtime.js');
 const ISOLATE_RUNTIME_FILENAME = 'policy-logic-runtime.js';
+const TABLE_HELPER_FILENAME = 'table-helper.js';
 
 /** Bound on evaluating a library bundle or the runtime while an isolate is prepared. */
 const PREPARE_TIMEOUT_MS = 10_000;
@@ -32,6 +34,7 @@ export class IsolatePool {
   private readonly bundles = new LibraryBundles();
   private runtimeSource: string | undefined;
   private runtimeCodeCache: ivm.ExternalCopy<ArrayBuffer> | undefined;
+  private tableHelperCodeCache: ivm.ExternalCopy<ArrayBuffer> | undefined;
   private closed = false;
 
   constructor(
@@ -99,14 +102,26 @@ export class IsolatePool {
       for (const library of libraries) {
         await this.bundles.load(library, isolate, context, PREPARE_TIMEOUT_MS);
       }
-      // TODO: evaluate TABLE_HELPER_SOURCE from ./table-helper.js here, once it exists, so
-      // that it defines globalThis.table before the runtime picks it up.
+      await this.evaluateTableHelper(isolate, context);
       const startRun = await this.evaluateRuntime(isolate, context);
       return { isolate, context, startRun, libraries };
     } catch (error) {
       isolate.dispose();
       throw error;
     }
+  }
+
+  /** Defines the table helper's factory function, which the runtime calls with each run's tables. */
+  private async evaluateTableHelper(isolate: ivm.Isolate, context: ivm.Context): Promise<void> {
+    const { script, codeCache } = await compileWithCodeCache(
+      isolate,
+      TABLE_HELPER_SOURCE,
+      TABLE_HELPER_FILENAME,
+      this.tableHelperCodeCache,
+    );
+    this.tableHelperCodeCache = codeCache;
+    await script.run(context, { timeout: PREPARE_TIMEOUT_MS });
+    script.release();
   }
 
   private async evaluateRuntime(isolate: ivm.Isolate, context: ivm.Context): Promise<ivm.Reference> {
@@ -119,11 +134,14 @@ export class IsolatePool {
     );
     this.runtimeCodeCache = codeCache;
 
-    const startRun: ivm.Reference = await script.run(context, { reference: true, timeout: PREPARE_TIMEOUT_MS });
+    const createRuntime: ivm.Reference = await script.run(context, { reference: true, timeout: PREPARE_TIMEOUT_MS });
     script.release();
-    if (startRun.typeof !== 'function') {
-      throw new Error(`${isolateRuntimePath} must evaluate to a function, but it evaluated to ${startRun.typeof}.`);
+    if (createRuntime.typeof !== 'function') {
+      throw new Error(`${isolateRuntimePath} must evaluate to a function, but it evaluated to ${createRuntime.typeof}.`);
     }
-    return startRun;
+    return createRuntime.apply(undefined, [TABLE_HELPER_FACTORY], {
+      result: { reference: true },
+      timeout: PREPARE_TIMEOUT_MS,
+    });
   }
 }

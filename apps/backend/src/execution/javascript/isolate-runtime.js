@@ -1,7 +1,8 @@
 /*
  * Runtime evaluated inside every JavaScript isolate before the author's script runs.
- * It is plain JavaScript (no Node.js API exists in an isolate) and evaluates to one
- * function, `startRun`, which the host calls once per isolate:
+ * It is plain JavaScript (no Node.js API exists in an isolate) and evaluates to
+ * `createRuntime(tableHelperFactoryName)`. The host calls that once, after the table
+ * helper's source has defined its factory, and gets `startRun`, which it calls once:
  *
  *   startRun(sendEvent, inputJson, stdoutMaxChars, valueMaxBytes, maxEvents, userFunction)
  *
@@ -9,7 +10,7 @@
  * calls are queued to the host in order and the script does not wait for them. The host turns them into sandbox events.
  * The function resolves after it has sent the run's last event, `complete` or `error`.
  */
-(function createRuntime() {
+(function createRuntime(tableHelperFactoryName) {
   'use strict';
 
   // Built-ins are captured before the author's code runs, so a script that replaces
@@ -38,6 +39,7 @@
   const OriginalString = String;
   const OriginalBoolean = Boolean;
   const OriginalBigInt = BigInt;
+  const createTableHelper = globalThis[tableHelperFactoryName];
 
   const MIN_SAFE_BIGINT = OriginalBigInt(Number.MIN_SAFE_INTEGER);
   const MAX_SAFE_BIGINT = OriginalBigInt(Number.MAX_SAFE_INTEGER);
@@ -426,11 +428,13 @@
     const mathjs = globalThis.math;
     const formulajs = globalThis.formulajs;
     delete globalThis.math;
-    // NOTE: scripts get an empty table object until the table helper is evaluated in the context and defines globalThis.table.
-    const table = globalThis.table !== null && typeof globalThis.table === 'object' ? globalThis.table : {};
 
     let thrown = null;
     try {
+      if (typeof createTableHelper !== 'function') {
+        throw new TypeError(`The table helper factory ${tableHelperFactoryName} is not defined in the isolate.`);
+      }
+      const table = createTableHelper(input.tables);
       await userFunction(done, debug, input.user, input.documents, input.artifacts, input.sources, table, mathjs, formulajs);
     } catch (error) {
       thrown = error;
@@ -449,4 +453,4 @@
     }
     sendEvent('complete');
   };
-})();
+})

@@ -37,7 +37,7 @@ export function referencedLibraries(code: string): LibraryName[] {
 interface LoadedBundle {
   source: string;
   filename: string;
-  /** V8 code cache from the first compilation, reused by every later isolate. */
+  /** V8 code cache taken after the bundle's first run, reused by every later isolate. */
   codeCache?: ivm.ExternalCopy<ArrayBuffer>;
 }
 
@@ -84,10 +84,25 @@ export class LibraryBundles {
   /** Evaluates the bundle in the context, leaving the library's global defined. */
   async load(name: LibraryName, isolate: ivm.Isolate, context: ivm.Context, timeoutMs: number): Promise<void> {
     const bundle = this.bundle(name);
-    const { script, codeCache } = await compileWithCodeCache(isolate, bundle.source, bundle.filename, bundle.codeCache);
-    bundle.codeCache = codeCache;
-
+    const { script } = await compileWithCodeCache(isolate, bundle.source, bundle.filename, bundle.codeCache);
     await script.run(context, { timeout: timeoutMs });
     script.release();
+
+    if (!bundle.codeCache) {
+      bundle.codeCache = await this.codeCacheAfterRun(isolate, bundle);
+    }
+  }
+
+  /**
+   * Produces the code cache after the bundle has run once. V8 compiles functions
+   * lazily, so a cache taken at first compilation holds almost nothing: for mathjs
+   * 14.9 it is under 1 KB and evaluating with it took about 35 ms, against 600 KB
+   * and 7 ms for a cache taken after a run (single measurements on a 2-core machine).
+   */
+  private async codeCacheAfterRun(isolate: ivm.Isolate, bundle: LoadedBundle): Promise<ivm.ExternalCopy<ArrayBuffer> | undefined> {
+    // The isolate's compilation cache returns the already compiled functions for the same source.
+    const { script, codeCache } = await compileWithCodeCache(isolate, bundle.source, bundle.filename, undefined);
+    script.release();
+    return codeCache;
   }
 }
