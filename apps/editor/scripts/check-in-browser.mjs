@@ -81,6 +81,10 @@ try {
   await page.getByText('Unsaved changes').waitFor();
   await snap('new-custom-logic-block');
 
+  // The starter script is untouched, so switching swaps in the Python starter without asking.
+  await page.getByLabel('Script Language').selectOption({ label: 'Python' });
+  await page.getByText('for record in documents').waitFor();
+  await snap('python-starter');
   await page.getByRole('button', { name: 'Save', exact: true }).click();
   await page.getByText('Saved', { exact: true }).waitFor();
 
@@ -97,7 +101,7 @@ try {
   await snap('test-invalid-json');
   await dialog.getByRole('button', { name: 'Close' }).click();
 
-  await typeScript('const total = documents.length;\nconst missing = undefined;\ndone({ total, value: missing.field });\n');
+  await typeScript('total = len(documents)\nmissing = None\ndone({"total": total, "value": missing["field"]})\n');
   await page.getByRole('button', { name: 'Test' }).click();
   await dialog.getByLabel('Input documents (JSON)').fill('[]');
   await dialog.getByRole('button', { name: 'Run' }).click();
@@ -107,10 +111,11 @@ try {
   await dialog.waitFor({ state: 'hidden' });
   await snap('cursor-on-error-line');
 
+  // The script is edited now, so switching shows a confirm dialog before it replaces the script.
   page.once('dialog', (confirm) => void confirm.accept());
-  await page.getByLabel('Script Language').selectOption({ label: 'Python' });
-  await page.getByText('import', { exact: false }).or(page.getByText('done(')).first().waitFor();
-  await snap('python-starter');
+  await page.getByLabel('Script Language').selectOption({ label: 'JavaScript' });
+  await page.getByText('documents.map(').waitFor();
+  await snap('javascript-starter');
 
   await page.getByRole('button', { name: 'Save', exact: true }).click();
   await page.getByText('Saved', { exact: true }).waitFor();

@@ -41,6 +41,22 @@ declare function debug(...values: unknown[]): void;
 
 monaco.languages.typescript.javascriptDefaults.addExtraLib(SCRIPT_GLOBALS_DECLARATION, 'file:///custom-logic-globals.d.ts');
 
+// The TypeScript worker validates asynchronously, so a check that started while a model was
+// still JavaScript can report after the author switched it to Python. Drop such markers.
+const JAVASCRIPT_MARKER_OWNER = 'javascript';
+monaco.editor.onDidChangeMarkers((resources) => {
+  for (const resource of resources) {
+    const model = monaco.editor.getModel(resource);
+    if (!model || model.getLanguageId() === 'javascript') {
+      continue;
+    }
+    const stale = monaco.editor.getModelMarkers({ resource, owner: JAVASCRIPT_MARKER_OWNER });
+    if (stale.length > 0) {
+      monaco.editor.setModelMarkers(model, JAVASCRIPT_MARKER_OWNER, []);
+    }
+  }
+});
+
 loader.config({ monaco });
 
 export { monaco };

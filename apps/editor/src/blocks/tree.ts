@@ -127,7 +127,8 @@ export function newCustomLogicBlock(tag: string, language: ScriptLanguage = 'JAV
     expression: starterScript(language),
     selectedScriptLanguage: language,
     outputSchema: '',
-    unsigned: false,
+    // Signed output documents need an output schema, which a new block does not have yet.
+    unsigned: true,
     passOriginal: false,
     documentSigner: '',
     idType: 'UUID',

@@ -237,7 +237,7 @@ function ScriptErrorView({ error, onGoToLine }: { error: ScriptError; onGoToLine
             </button>
           </>
         )}
-        : {error.message}
+        : <span className="error-message">{error.message}</span>
       </p>
       {error.hint && <p className="hint">{error.hint}</p>}
       {error.traceback && (
