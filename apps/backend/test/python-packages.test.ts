@@ -3,13 +3,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { loadPyodide, type PyodideInterface } from 'pyodide';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PythonLibrary } from '@policy-logic-studio/shared';
+import type { PackageCacheStatus, PythonLibrary } from '@policy-logic-studio/shared';
 import { loadPlannedPackages } from '../src/execution/pyodide/packages/load-packages.js';
-import { PackageCatalog } from '../src/execution/pyodide/packages/package-catalog.js';
-import { PackageCache } from '../src/execution/pyodide/packages/package-cache.js';
+import { DEFAULT_PACKAGE_BASE_URL, PackageCatalog } from '../src/execution/pyodide/packages/package-catalog.js';
+import { normalizeSourceUrl, PackageCache } from '../src/execution/pyodide/packages/package-cache.js';
 import { planPackages, type PackagePlanSettings, type ScriptSource } from '../src/execution/pyodide/packages/planner.js';
 import { preparePackages } from '../src/execution/pyodide/packages/prepare-packages.js';
-import { readCacheStatusFile } from '../src/execution/pyodide/packages/status-file.js';
+import { describeCacheState, readCacheStatusFile } from '../src/execution/pyodide/packages/status-file.js';
 import {
   closedPortUrl,
   startWheelServer,
@@ -65,7 +65,7 @@ async function freshPyodide(cacheDir: string): Promise<PyodideInterface> {
 
 let planningInterpreter: Promise<PyodideInterface> | undefined;
 
-/** One interpreter for tests that only plan: planning loads nothing into it. */
+/** Returns one interpreter shared by tests that only plan, because planning loads nothing into it. */
 function planningPyodide(): Promise<PyodideInterface> {
   planningInterpreter ??= loadPyodide({ stdout: () => {}, stderr: () => {} });
   return planningInterpreter;
@@ -115,7 +115,7 @@ describe('Pyodide packages from a local HTTP source', () => {
     expect(existsSync(path.join(cacheDir, 'gamma-1.0.0-py3-none-any.whl'))).toBe(false);
   });
 
-  it('loads only the imported package and its dependency', async () => {
+  it('loads only imported packages', async () => {
     const pyodide = await freshPyodide(cacheDir);
     const { plan, loaded, value } = await runWithPackages(pyodide, { script: 'import alpha\n' }, settings, 'alpha.VALUE');
 
@@ -131,7 +131,7 @@ describe('Pyodide packages from a local HTTP source', () => {
     expect(pyodide.runPython('import importlib.util\nimportlib.util.find_spec("delta") is None')).toBe(true);
   });
 
-  it('loads from the cache on a second start without contacting the source', async () => {
+  it('restart loads from the cache only', async () => {
     const requestsBefore = server.requests.length;
     const restarted = cacheFor(catalog, cacheDir, server.url);
     const status = await restarted.warmUp();
@@ -144,7 +144,7 @@ describe('Pyodide packages from a local HTTP source', () => {
     expect(server.requests.slice(requestsBefore)).toEqual(['/delta-1.0.0-py3-none-any.whl']);
   });
 
-  it('rejects a download whose sha256 differs from the lock file', async () => {
+  it('rejects a sha256 mismatch', async () => {
     const pyodide = await planningPyodide();
     const plan = planPackages(pyodide, { script: 'import delta\n' }, settings);
 
@@ -156,7 +156,7 @@ describe('Pyodide packages from a local HTTP source', () => {
     expect(plan.error?.message).toContain(`expected ${'0'.repeat(64)}`);
   });
 
-  it('rejects a module outside the allowlist that the source has', async () => {
+  it('rejects modules outside the allowlist', async () => {
     const pyodide = await planningPyodide();
     const plan = planPackages(pyodide, { script: 'import math\nimport gamma\n' }, settings);
 
@@ -168,7 +168,7 @@ describe('Pyodide packages from a local HTTP source', () => {
     expect(plan.error?.hint).toContain('Libraries panel');
   });
 
-  it('loads packages named in importlib.import_module and __import__', async () => {
+  it('loads import_module and __import__ targets', async () => {
     const pyodide = await freshPyodide(cacheDir);
     const script = 'import importlib\nmodule = importlib.import_module("alpha")\nother = __import__("beta")\n';
     const { plan, value } = await runWithPackages(pyodide, { script }, settings, '[module.VALUE, other.VALUE]');
@@ -178,7 +178,7 @@ describe('Pyodide packages from a local HTTP source', () => {
     expect(value.toJs()).toEqual([42, 40]);
   });
 
-  it('rejects importlib.import_module of a module outside the allowlist', async () => {
+  it('rejects import_module outside the allowlist', async () => {
     const pyodide = await planningPyodide();
     const plan = planPackages(pyodide, { script: 'import importlib\n\nimportlib.import_module("gamma.sub")\n' }, settings);
 
@@ -211,7 +211,7 @@ describe('Pyodide packages from a local HTTP source', () => {
     expect(withoutCache).toEqual({ packages: [], packageLoadMs: 0 });
   });
 
-  it('rejects a cached file changed after the warm-up', async () => {
+  it('rejects a tampered cached file', async () => {
     const tamperedCache = temporaryFolder('tampered');
     await cacheFor(catalog, tamperedCache, source.folderUrl).warmUp();
     const tamperedSettings = catalog.planSettings({ cacheDir: tamperedCache, sourceUrl: source.folderUrl });
@@ -225,7 +225,7 @@ describe('Pyodide packages from a local HTTP source', () => {
 });
 
 describe('Pyodide package planning without a package source', () => {
-  it('fails at once with the offline message when the source is unreachable', async () => {
+  it('reports an unreachable source at once', async () => {
     const source = wheelSource();
     const catalog = catalogFor(source);
     const cacheDir = temporaryFolder('offline');
@@ -251,7 +251,7 @@ describe('Pyodide package planning without a package source', () => {
     console.info(`planning with an unreachable source took ${elapsedMs} ms`);
   });
 
-  it('stops downloading after the source refuses the first connection', async () => {
+  it('stops after a refused connection', async () => {
     const source = wheelSource();
     const catalog = catalogFor(source);
     const status = await new PackageCache({
@@ -265,7 +265,7 @@ describe('Pyodide package planning without a package source', () => {
     expect(notAttempted).toHaveLength(2);
   });
 
-  it('reports cached, failed and missing packages in the status', async () => {
+  it('status counts cached and failed packages', async () => {
     const source = wheelSource();
     const catalog = catalogFor(source);
     const cacheDir = temporaryFolder('status');
@@ -289,7 +289,7 @@ describe('Pyodide package planning without a package source', () => {
     expect(readCacheStatusFile(cacheDir)?.counts).toEqual(after.counts);
   });
 
-  it('replaces a corrupt cached file at the next warm-up', async () => {
+  it('replaces a corrupt cached file', async () => {
     const source = wheelSource();
     const catalog = catalogFor(source);
     const cacheDir = temporaryFolder('corrupt');
@@ -320,4 +320,60 @@ describe('Pyodide package planning without a package source', () => {
     // The runtime reports the syntax error with its line; planning loads nothing.
     expect(syntaxError).toEqual({ toLoad: [], packages: [] });
   });
+});
+
+describe('package source addresses', () => {
+  it('uses a pinned address only with the default source', async () => {
+    const pinnedFolder = temporaryFolder('pinned');
+    const pinned = writeWheelSource(pinnedFolder, [{ name: 'pinnedpkg', version: '1.0.0', init: 'VALUE = 1\n' }]);
+    const mirror = writeWheelSource(temporaryFolder('mirror'), [{ name: 'pinnedpkg', version: '1.0.0', init: 'VALUE = 1\n' }]);
+    const pinnedServer = await startWheelServer(pinnedFolder);
+    const mirrorServer = await startWheelServer(mirror.folder);
+    const entry = { ...pinned.lock.packages.pinnedpkg!, url: `${pinnedServer.url}pinnedpkg-1.0.0-py3-none-any.whl` };
+
+    try {
+      const fromDefault = await new PackageCache({ cacheDir: temporaryFolder('cache'), sourceUrl: DEFAULT_PACKAGE_BASE_URL, packages: [entry] }).warmUp();
+      const fromMirror = await new PackageCache({ cacheDir: temporaryFolder('cache'), sourceUrl: mirrorServer.url, packages: [entry] }).warmUp();
+
+      expect(fromDefault.counts.cached).toBe(1);
+      expect(fromMirror.counts.cached).toBe(1);
+      expect(pinnedServer.requests).toEqual(['/pinnedpkg-1.0.0-py3-none-any.whl']);
+      expect(mirrorServer.requests).toEqual(['/pinnedpkg-1.0.0-py3-none-any.whl']);
+    } finally {
+      await pinnedServer.close();
+      await mirrorServer.close();
+    }
+  });
+
+  it('normalizes and checks the source URL', () => {
+    expect(normalizeSourceUrl('http://127.0.0.1:8080/mirror')).toBe('http://127.0.0.1:8080/mirror/');
+    expect(normalizeSourceUrl('file:///srv/pyodide/')).toBe('file:///srv/pyodide/');
+    expect(() => normalizeSourceUrl('ftp://127.0.0.1/pyodide/')).toThrow('PYODIDE_PACKAGE_BASE_URL has the unsupported scheme ftp:');
+    expect(() => normalizeSourceUrl('not a url')).toThrow('PYODIDE_PACKAGE_BASE_URL is invalid: "not a url"');
+  });
+});
+
+describe('cache state in error messages', () => {
+  const source = 'http://127.0.0.1:9/';
+  const statusWith = (entry: PackageCacheStatus['packages'][number], warmUp: PackageCacheStatus['warmUp'] = 'running'): PackageCacheStatus => ({
+    cacheDir: '/cache',
+    sourceUrl: source,
+    warmUp,
+    counts: { cached: 0, missing: 0, downloading: 0, failed: 0 },
+    cachedBytes: 0,
+    packages: [entry],
+  });
+  const entry = { name: 'numpy', version: '1.26.4', fileName: 'numpy.whl', bytes: 0 };
+
+  const cases: Array<{ name: string; status: PackageCacheStatus | undefined; expected: string }> = [
+    { name: 'failed', status: statusWith({ ...entry, state: 'failed', lastError: 'fetch failed: connect ECONNREFUSED' }), expected: `Downloading it from ${source} failed: fetch failed: connect ECONNREFUSED.` },
+    { name: 'downloading', status: statusWith({ ...entry, state: 'downloading', bytes: 1024 }), expected: 'It is being downloaded from http://127.0.0.1:9/ (1024 bytes so far)' },
+    { name: 'waiting in a running warm-up', status: statusWith({ ...entry, state: 'missing' }), expected: 'The background download from http://127.0.0.1:9/ is still running' },
+    { name: 'no status file', status: undefined, expected: `The backend downloads missing packages from ${source} in the background` },
+  ];
+  for (const testCase of cases) {
+    it(testCase.name, () => {
+      expect(describeCacheState(testCase.status, 'numpy', source)).toContain(testCase.expected);
+    });
+  }
 });
