@@ -116,6 +116,12 @@ try {
   await page.getByLabel('Script Language').selectOption({ label: 'JavaScript' });
   await page.getByText('documents.map(').waitFor();
   await snap('javascript-starter');
+  await page.getByRole('button', { name: 'Test' }).click();
+  await dialog.getByRole('button', { name: 'Run' }).click();
+  await dialog.getByRole('tab', { name: 'Output', exact: true, selected: true }).waitFor();
+  await dialog.getByText('isolated-vm').waitFor();
+  await snap('javascript-test-output');
+  await dialog.getByRole('button', { name: 'Close' }).click();
 
   await page.getByRole('button', { name: 'Save', exact: true }).click();
   await page.getByText('Saved', { exact: true }).waitFor();
