@@ -8,7 +8,7 @@
 # once and reused; changing the runtime files only rebuilds the thin sandbox layer.
 #
 # Environment:
-#   PYTHON_SANDBOX_IMAGE    tag of the result (default policy-logic-studio/python-sandbox:latest)
+#   PYTHON_SANDBOX_IMAGE    tag of the result (default: the value in .env or .env.defaults)
 #   SANDBOX_DEBIAN_SUITE    Debian release (default trixie)
 #   SANDBOX_DEBIAN_MIRROR   archive URL (default: the first Debian mirror in /etc/apt/sources.list*)
 #   SANDBOX_RUNTIME_DIR     folder with runtime.py and optional table.py
@@ -19,7 +19,6 @@ set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo_root=$(cd "$here/.." && pwd)
-image=${PYTHON_SANDBOX_IMAGE:-policy-logic-studio/python-sandbox:latest}
 suite=${SANDBOX_DEBIAN_SUITE:-trixie}
 runtime_dir=${SANDBOX_RUNTIME_DIR:-$repo_root/apps/backend/src/execution/python}
 work_parent=${SANDBOX_WORK_DIR:-/var/tmp}
@@ -33,6 +32,27 @@ debian_packages=(
   python3-geopandas python3-rasterio python3-rioxarray python3-matplotlib
   python3-dateutil python3-six
 )
+
+# Print PYTHON_SANDBOX_IMAGE as the service reads it: the environment, then .env, then
+# the committed .env.defaults, so the image built here is the one the service runs.
+configured_image() {
+  local file value
+  if [ -n "${PYTHON_SANDBOX_IMAGE:-}" ]; then
+    printf '%s' "$PYTHON_SANDBOX_IMAGE"
+    return
+  fi
+  for file in "$repo_root/.env" "$repo_root/.env.defaults"; do
+    [ -f "$file" ] || continue
+    value=$(sed -n 's/^[[:space:]]*PYTHON_SANDBOX_IMAGE[[:space:]]*=[[:space:]]*//p' "$file" | tail -n 1 | tr -d '"'"'"'\r')
+    if [ -n "$value" ]; then
+      printf '%s' "$value"
+      return
+    fi
+  done
+  printf 'policy-logic-studio/python-sandbox:latest'
+}
+
+image=$(configured_image)
 
 log() { printf 'sandbox-image: %s\n' "$*" >&2; }
 fail() { log "error: $*"; exit 1; }

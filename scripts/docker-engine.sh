@@ -3,17 +3,37 @@
 # sandbox image when it is missing or holds other runtime files. Safe to run again: every step checks before it acts.
 #
 # Environment:
-#   DOCKER_SOCKET          engine socket (default /var/run/docker.sock)
-#   PYTHON_SANDBOX_IMAGE   image to check and build (default policy-logic-studio/python-sandbox:latest)
+#   DOCKER_SOCKET_PATH     engine socket (default /var/run/docker.sock)
+#   PYTHON_SANDBOX_IMAGE   image to check and build (default: the value in .env or .env.defaults)
 #   DOCKERD_LOG            where a dockerd started here writes its log (default /var/log/policy-logic-studio-dockerd.log)
 #   SKIP_SANDBOX_IMAGE=1   start the engine only
 set -euo pipefail
 
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-socket=${DOCKER_SOCKET:-/var/run/docker.sock}
-image=${PYTHON_SANDBOX_IMAGE:-policy-logic-studio/python-sandbox:latest}
+socket=${DOCKER_SOCKET_PATH:-/var/run/docker.sock}
 dockerd_log=${DOCKERD_LOG:-/var/log/policy-logic-studio-dockerd.log}
 engine_wait_s=60
+
+# Print PYTHON_SANDBOX_IMAGE as the service reads it: the environment, then .env, then
+# the committed .env.defaults, so the image built here is the one the service runs.
+configured_image() {
+  local file value
+  if [ -n "${PYTHON_SANDBOX_IMAGE:-}" ]; then
+    printf '%s' "$PYTHON_SANDBOX_IMAGE"
+    return
+  fi
+  for file in "$repo_root/.env" "$repo_root/.env.defaults"; do
+    [ -f "$file" ] || continue
+    value=$(sed -n 's/^[[:space:]]*PYTHON_SANDBOX_IMAGE[[:space:]]*=[[:space:]]*//p' "$file" | tail -n 1 | tr -d '"'"'"'\r')
+    if [ -n "$value" ]; then
+      printf '%s' "$value"
+      return
+    fi
+  done
+  printf 'policy-logic-studio/python-sandbox:latest'
+}
+
+image=$(configured_image)
 
 log() { printf 'docker-engine: %s\n' "$*" >&2; }
 fail() { log "error: $*"; exit 1; }

@@ -1,5 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import Docker from 'dockerode';
+import dotenv from 'dotenv';
 import { describe, it } from 'vitest';
 import {
   DEFAULT_OUTPUT_LIMITS,
@@ -18,9 +21,28 @@ import {
   type DockerRunnerOptions,
 } from '../src/execution/docker/docker-runner.js';
 import type { RunnerOutcome } from '../src/execution/runner.js';
+import { repositoryRoot } from '../src/paths.js';
 
-export const socketPath = process.env.DOCKER_SOCKET ?? DEFAULT_DOCKER_SOCKET;
-export const image = process.env.PYTHON_SANDBOX_IMAGE ?? DEFAULT_SANDBOX_IMAGE;
+/** Read a variable the way the service's configuration does: environment, then .env, then .env.defaults. */
+function configuredValue(name: string): string | undefined {
+  if (process.env[name]) {
+    return process.env[name];
+  }
+  for (const file of ['.env', '.env.defaults']) {
+    const filePath = path.join(repositoryRoot, file);
+    if (!existsSync(filePath)) {
+      continue;
+    }
+    const value = dotenv.parse(readFileSync(filePath))[name];
+    if (value) {
+      return value;
+    }
+  }
+  return undefined;
+}
+
+export const socketPath = configuredValue('DOCKER_SOCKET_PATH') ?? DEFAULT_DOCKER_SOCKET;
+export const image = configuredValue('PYTHON_SANDBOX_IMAGE') ?? DEFAULT_SANDBOX_IMAGE;
 export const docker = new Docker({ socketPath });
 
 /**
