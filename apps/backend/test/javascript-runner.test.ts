@@ -501,6 +501,71 @@ describe('JavaScriptRunner limits', () => {
     expectCompleted(await runScript('done({ ok: true });'));
   });
 
+  it('fails a run over the total value limit', async () => {
+    const limited = new JavaScriptRunner({ maxRunValueBytes: 1000, keepSpareIsolates: false });
+    const events: SandboxEvent[] = [];
+    try {
+      const outcome = await limited.run(
+        {
+          runId: 'javascript-total',
+          script: "for (let i = 0; i < 5; i++) debug('x'.repeat(400));\ndone({});",
+          prelude: '',
+          input: EMPTY_INPUT,
+          limits: DEFAULT_OUTPUT_LIMITS,
+        },
+        { timeoutMs: 5_000, signal: new AbortController().signal, onEvent: (event) => events.push(event) },
+      );
+      expect(outcome).toEqual({ kind: 'exited' });
+    } finally {
+      await limited.close();
+    }
+
+    const record = { outcome: { kind: 'exited' } as const, events };
+    expect(debugCalls(record)).toHaveLength(2);
+    expect(doneValues(record)).toEqual([]);
+    const error = scriptError(record);
+    expect(error.type).toBe('RangeError');
+    expect(error.message).toContain('1000 bytes');
+  });
+
+  it('runs concurrent scripts in separate isolates', async () => {
+    const script = "globalThis.counter = (globalThis.counter ?? 0) + 1;\nawait Promise.resolve();\ndone({ counter, name: user.name });";
+    const records = await Promise.all(
+      ['a', 'b', 'c', 'd'].map((name) => runScript(script, { input: { user: { name } } })),
+    );
+
+    for (const record of records) {
+      expectCompleted(record);
+    }
+    expect(records.map(doneValues)).toEqual([
+      [{ counter: 1, name: 'a' }],
+      [{ counter: 1, name: 'b' }],
+      [{ counter: 1, name: 'c' }],
+      [{ counter: 1, name: 'd' }],
+    ]);
+  });
+
+  it('cancels runs in progress on close', async () => {
+    const closing = new JavaScriptRunner({ keepSpareIsolates: false });
+    const running = closing.run(
+      { runId: 'javascript-close', script: 'while (true) {}', prelude: '', input: EMPTY_INPUT, limits: DEFAULT_OUTPUT_LIMITS },
+      { timeoutMs: 10_000, signal: new AbortController().signal, onEvent: () => undefined },
+    );
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await closing.close();
+
+    expect(await running).toEqual({ kind: 'cancelled' });
+    expect(closing.health().ready).toBe(false);
+  });
+
+  it('reports health with the memory limit', () => {
+    const health = runner.health();
+
+    expect(health.ready).toBe(true);
+    expect(health.memoryLimitMb).toBe(128);
+    expect(health.detail).toBeUndefined();
+  });
+
   it('rejects a memory limit under 8 MB', () => {
     expect(() => new JavaScriptRunner({ memoryLimitMb: 4 })).toThrow(/at least 8/);
   });

@@ -25,6 +25,13 @@ interface StreamTally {
   droppedChars: number;
 }
 
+/** Limits the runner applies to every run, on top of the request's output limits. */
+export interface IsolateRunLimits {
+  memoryLimitMb: number;
+  /** Total JSON bytes of all `done()` and `debug()` values of one run. */
+  maxRunValueBytes: number;
+}
+
 const ISOLATE_TIMEOUT_MESSAGE = 'Script execution timed out.';
 const MEMORY_LIMIT_MESSAGE = 'memory limit';
 
@@ -40,12 +47,13 @@ export class IsolateRun {
     this.resolveOutcome = resolve;
   });
   private timer: NodeJS.Timeout | undefined;
+  private valueBytesTotal = 0;
 
   constructor(
     private readonly prepared: PreparedIsolate,
     private readonly request: SandboxRunRequest,
     private readonly options: RunOptions,
-    private readonly memoryLimitMb: number,
+    private readonly runLimits: IsolateRunLimits,
   ) {
     this.layout = buildScriptSource(request.script, request.prelude);
   }
@@ -168,10 +176,19 @@ export class IsolateRun {
       return undefined;
     }
     const maxBytes = this.request.limits.valueMaxBytes;
-    if (Buffer.byteLength(jsonText, 'utf8') > maxBytes) {
+    const bytes = Buffer.byteLength(jsonText, 'utf8');
+    if (bytes > maxBytes) {
       this.failProtocol(`${call} value is over the limit of ${maxBytes} bytes as JSON`);
       return undefined;
     }
+
+    // maxEvents times valueMaxBytes can exceed the backend's memory, so the run has a total as well.
+    this.valueBytesTotal += bytes;
+    if (this.valueBytesTotal > this.runLimits.maxRunValueBytes) {
+      this.failOverTotal(call);
+      return undefined;
+    }
+
     try {
       return JSON.parse(jsonText) as JsonValue;
     } catch {
@@ -213,6 +230,20 @@ export class IsolateRun {
     this.settle({ kind: 'exited' });
   }
 
+  private failOverTotal(call: string): void {
+    const maxBytes = this.runLimits.maxRunValueBytes;
+    this.emitTruncationMarkers();
+    this.emit({
+      type: 'sandbox:error',
+      error: {
+        type: 'RangeError',
+        message: `${call} was stopped: the values sent by done() and debug() in this run total more than ${maxBytes} bytes as JSON.`,
+        hint: 'Send fewer or smaller values, for example a summary instead of every intermediate result.',
+      },
+    });
+    this.settle({ kind: 'exited' });
+  }
+
   /** Ends the run when the isolate sends something the runtime never sends. */
   private failProtocol(detail: string): void {
     this.settle({
@@ -241,7 +272,7 @@ export class IsolateRun {
         kind: 'crashed',
         error: {
           type: 'MemoryError',
-          message: `The script used more than the memory limit of ${this.memoryLimitMb} MB and was stopped.`,
+          message: `The script used more than the memory limit of ${this.runLimits.memoryLimitMb} MB and was stopped.`,
           hint: 'Look for a loop that keeps adding to an array, string or object, or work on fewer documents at a time.',
         },
       });

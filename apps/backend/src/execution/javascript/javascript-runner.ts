@@ -2,7 +2,7 @@ import type { SandboxRunRequest } from '@policy-logic-studio/shared';
 import type { Logger } from 'pino';
 import type { RunOptions, RunnerHealth, RunnerOutcome, ScriptRunner } from '../runner.js';
 import { IsolatePool } from './isolate-pool.js';
-import { IsolateRun } from './isolate-run.js';
+import { IsolateRun, type IsolateRunLimits } from './isolate-run.js';
 import { referencedLibraries } from './libraries.js';
 
 export interface JavaScriptRunnerOptions {
@@ -10,12 +10,15 @@ export interface JavaScriptRunnerOptions {
   memoryLimitMb?: number;
   /** Whether to prepare isolates ahead of runs (default true). When false, every run builds its own. */
   keepSpareIsolates?: boolean;
+  /** Total JSON bytes of all `done()` and `debug()` values of one run (default 64 MiB). */
+  maxRunValueBytes?: number;
   /** Receives failures the runner handles itself, such as a spare isolate that could not be prepared. */
   logger?: Logger;
 }
 
 const DEFAULT_MEMORY_LIMIT_MB = 128;
 const MIN_MEMORY_LIMIT_MB = 8;
+const DEFAULT_MAX_RUN_VALUE_BYTES = 64 * 1024 * 1024;
 
 /** isolated-vm 5 documents that Node 20 and later can crash unless Node's startup snapshot is off. */
 function nodeSnapshotDisabled(): boolean {
@@ -30,7 +33,7 @@ function nodeSnapshotDisabled(): boolean {
  */
 export class JavaScriptRunner implements ScriptRunner {
   readonly mode = 'isolated-vm' as const;
-  private readonly memoryLimitMb: number;
+  private readonly runLimits: IsolateRunLimits;
   private readonly pool: IsolatePool;
   private readonly activeRuns = new Set<IsolateRun>();
   private readonly logger: Logger | undefined;
@@ -43,7 +46,11 @@ export class JavaScriptRunner implements ScriptRunner {
         `Invalid JavaScript memory limit ${memoryLimitMb} MB: expected a whole number of at least ${MIN_MEMORY_LIMIT_MB}.`,
       );
     }
-    this.memoryLimitMb = memoryLimitMb;
+    const maxRunValueBytes = options.maxRunValueBytes ?? DEFAULT_MAX_RUN_VALUE_BYTES;
+    if (!Number.isInteger(maxRunValueBytes) || maxRunValueBytes < 1) {
+      throw new RangeError(`Invalid total value limit ${maxRunValueBytes} bytes: expected a positive whole number.`);
+    }
+    this.runLimits = { memoryLimitMb, maxRunValueBytes };
     this.logger = options.logger;
     this.pool = new IsolatePool(memoryLimitMb, options.keepSpareIsolates ?? true, options.logger);
     this.pool.warm();
@@ -61,10 +68,15 @@ export class JavaScriptRunner implements ScriptRunner {
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       this.logger?.error({ err: error, runId: request.runId, libraries }, 'JavaScript isolate preparation failed');
-      return crashed(`Could not prepare a JavaScript isolate: ${message}`, 'Check the service log; the runner may be out of memory.');
+      return crashed(`Could not prepare a JavaScript isolate: ${message}`, 'Check the service log, because the backend may be out of memory.');
     }
 
-    const run = new IsolateRun(prepared, request, options, this.memoryLimitMb);
+    if (this.closed) {
+      prepared.isolate.dispose();
+      return { kind: 'cancelled' };
+    }
+
+    const run = new IsolateRun(prepared, request, options, this.runLimits);
     this.activeRuns.add(run);
     try {
       const outcome = await run.execute();
@@ -88,11 +100,11 @@ export class JavaScriptRunner implements ScriptRunner {
     if (!nodeSnapshotDisabled()) {
       return {
         ready: true,
-        memoryLimitMb: this.memoryLimitMb,
+        memoryLimitMb: this.runLimits.memoryLimitMb,
         detail: 'Node was started without --no-node-snapshot, which isolated-vm requires on Node 20 and later; the process may crash.',
       };
     }
-    return { ready: true, memoryLimitMb: this.memoryLimitMb };
+    return { ready: true, memoryLimitMb: this.runLimits.memoryLimitMb };
   }
 
   /** Cancels runs in progress and disposes the spare isolates. */
