@@ -233,6 +233,41 @@ describeWithDocker('DockerRunner', probe, () => {
     expect(runs.map((run) => run.results)).toEqual([[{ n: 1 }], [{ n: 2 }], [{ n: 3 }]]);
   });
 
+  it('queues runs beyond maxConcurrentRuns', async () => {
+    const serial = createRunner(suite, { maxConcurrentRuns: 1 });
+    const order: string[] = [];
+    const script = "import time\ndebug('started')\ntime.sleep(1)\ndone({})";
+    const runOne = (name: string) =>
+      serial.run(makeRequest(script), {
+        timeoutMs: 20_000,
+        signal: new AbortController().signal,
+        onEvent: (event) => order.push(`${name} ${event.type}`),
+      });
+
+    const outcomes = await Promise.all([runOne('first'), runOne('second')]);
+
+    expect(outcomes).toEqual([{ kind: 'exited' }, { kind: 'exited' }]);
+    expect(order).toEqual([
+      'first sandbox:debug', 'first sandbox:done', 'first sandbox:complete',
+      'second sandbox:debug', 'second sandbox:done', 'second sandbox:complete',
+    ]);
+    await serial.close();
+  });
+
+  it('cancels a queued run when its signal aborts', async () => {
+    const serial = createRunner(suite, { maxConcurrentRuns: 1 });
+    const controller = new AbortController();
+    const blocking = runScript(serial, "import time\ntime.sleep(3)\ndone({})");
+    const queued = runScript(serial, "done({'queued': True})", { signal: controller.signal });
+    controller.abort();
+
+    const queuedRun = await queued;
+    expect(queuedRun.outcome).toEqual({ kind: 'cancelled' });
+    expect(queuedRun.events).toEqual([]);
+    expect((await blocking).outcome).toEqual({ kind: 'exited' });
+    await serial.close();
+  });
+
   it('reports a memory limit kill with the limit', async () => {
     const small = createRunner(suite, { memory: '96m' });
     const run = await runScript(small, 'blocks = []\nwhile True:\n    blocks.append(bytearray(10_000_000))');

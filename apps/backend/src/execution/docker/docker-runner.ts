@@ -5,6 +5,7 @@ import type { RunOptions, RunnerHealth, RunnerOutcome, ScriptRunner } from '../r
 import { ContainerRun, SANDBOX_CONTAINER_LABEL } from './container-run.js';
 import { engineErrorReason, isEngineUnreachable, isNotFound } from './engine-errors.js';
 import { parseSandboxCpus, parseSandboxMemory, parseSandboxPids } from './limits.js';
+import { RunSlots } from './run-slots.js';
 
 export { parseSandboxCpus, parseSandboxLimits, parseSandboxMemory, parseSandboxPids } from './limits.js';
 export type { SandboxLimits } from './limits.js';
@@ -18,6 +19,7 @@ const PACKAGES_LABEL = 'org.policy-logic-studio.packages';
 const HEALTH_CACHE_MS = 1_500;
 /** A health check that takes longer than this reports the engine as not ready. */
 const HEALTH_TIMEOUT_MS = 3_000;
+export const DEFAULT_MAX_CONCURRENT_RUNS = 4;
 
 export interface DockerRunnerOptions {
   /** Unix socket of the Docker engine; the service needs read and write access to it. */
@@ -32,6 +34,11 @@ export interface DockerRunnerOptions {
   pids: number;
   /** Extra labels on every container, such as an instance id of the service. */
   labels?: Record<string, string>;
+  /**
+   * Containers running at once (default 4); later runs wait in a queue. This bounds the
+   * host memory the sandboxes can take to this number times `memory`.
+   */
+  maxConcurrentRuns?: number;
   logger?: Logger;
 }
 
@@ -41,6 +48,8 @@ export interface DockerRunnerHealth extends RunnerHealth {
   engineVersion?: string;
   /** Library versions the image recorded when it was built (Python, Debian release, packages). */
   imagePackages?: unknown;
+  activeRuns: number;
+  queuedRuns: number;
 }
 
 /**
@@ -53,6 +62,7 @@ export class DockerRunner implements ScriptRunner {
   private readonly docker: Docker;
   private readonly options: DockerRunnerOptions;
   private readonly activeRuns = new Set<AbortController>();
+  private readonly slots: RunSlots;
   private cachedHealth: { at: number; health: Promise<DockerRunnerHealth> } | undefined;
 
   constructor(options: DockerRunnerOptions) {
@@ -62,6 +72,11 @@ export class DockerRunner implements ScriptRunner {
       cpus: parseSandboxCpus(String(options.cpus), 'cpus'),
       pids: parseSandboxPids(String(options.pids), 'pids'),
     };
+    const maxConcurrentRuns = options.maxConcurrentRuns ?? DEFAULT_MAX_CONCURRENT_RUNS;
+    if (!Number.isInteger(maxConcurrentRuns) || maxConcurrentRuns < 1) {
+      throw new Error(`maxConcurrentRuns is invalid: ${maxConcurrentRuns}. Use a whole number of at least 1.`);
+    }
+    this.slots = new RunSlots(maxConcurrentRuns);
     this.docker = new Docker({ socketPath: options.socketPath });
   }
 
@@ -75,8 +90,17 @@ export class DockerRunner implements ScriptRunner {
     const signal = AbortSignal.any([options.signal, controller.signal]);
     this.activeRuns.add(controller);
     try {
-      const run = new ContainerRun(this.docker, this.options, request, { ...options, signal }, this.options.logger);
-      return await run.execute();
+      // The timeout starts with the container, so time spent in the queue does not count;
+      // the dry run's own deadline aborts the signal and so bounds the wait.
+      if (!(await this.slots.acquire(signal))) {
+        return { kind: 'cancelled' };
+      }
+      try {
+        const run = new ContainerRun(this.docker, this.options, request, { ...options, signal }, this.options.logger);
+        return await run.execute();
+      } finally {
+        this.slots.release();
+      }
     } finally {
       this.activeRuns.delete(controller);
     }
@@ -115,7 +139,12 @@ export class DockerRunner implements ScriptRunner {
   }
 
   private async checkHealth(): Promise<DockerRunnerHealth> {
-    const base = { socketPath: this.options.socketPath, image: this.options.image };
+    const base = {
+      socketPath: this.options.socketPath,
+      image: this.options.image,
+      activeRuns: this.slots.activeCount,
+      queuedRuns: this.slots.queuedCount,
+    };
 
     let engineVersion: string;
     try {
