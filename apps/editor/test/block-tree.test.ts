@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import type { PolicyBlock } from '@policy-logic-studio/shared';
+import { newContainerBlock } from '../src/blocks/container-block.js';
 import { findTagProblems } from '../src/blocks/tag-problems.js';
 import {
   addChildAt,
   blockAt,
   collectTags,
   countOtherBlocksWithTag,
-  newContainerBlock,
   newCustomLogicBlock,
   removeBlockAt,
   uniqueTag,

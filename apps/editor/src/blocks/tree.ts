@@ -12,8 +12,6 @@ export type BlockPath = readonly number[];
 
 export const ROOT_PATH: BlockPath = [];
 
-export const CONTAINER_BLOCK_TYPE = 'interfaceContainerBlock';
-
 export function pathKey(path: BlockPath): string {
   return path.length === 0 ? 'root' : path.join('.');
 }
@@ -132,21 +130,5 @@ export function newCustomLogicBlock(tag: string, language: ScriptLanguage = 'JAV
     passOriginal: false,
     documentSigner: '',
     idType: 'UUID',
-  };
-}
-
-/** Creates an empty interface container block. */
-export function newContainerBlock(tag: string): PolicyBlock {
-  return {
-    id: crypto.randomUUID(),
-    blockType: CONTAINER_BLOCK_TYPE,
-    tag,
-    permissions: ['ANY_ROLE'],
-    defaultActive: true,
-    onErrorAction: 'no-action',
-    children: [],
-    events: [],
-    artifacts: [],
-    uiMetaData: { type: 'blank' },
   };
 }

@@ -2,7 +2,7 @@ import { useId, useState, type ChangeEvent, type FormEvent } from 'react';
 import type { PolicySummary, StoredPolicy } from '@policy-logic-studio/shared';
 import { errorMessage } from '../api/client.js';
 import { useCreatePolicy, useDeletePolicy, useExportPolicy, useImportPolicy, usePolicies } from '../api/policies.js';
-import { newContainerBlock } from '../blocks/tree.js';
+import { newContainerBlock } from '../blocks/container-block.js';
 import { navigate, policyHref } from '../routes.js';
 import { ErrorNotice } from './ErrorNotice.js';
 

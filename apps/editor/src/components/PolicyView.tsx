@@ -4,9 +4,9 @@ import { ApiError } from '../api/client.js';
 import { useExportPolicy, usePolicy } from '../api/policies.js';
 import { blockDisplayName } from '../blocks/block-types.js';
 import { findTagProblems } from '../blocks/tag-problems.js';
+import { newContainerBlock } from '../blocks/container-block.js';
 import {
   blockAt,
-  newContainerBlock,
   newCustomLogicBlock,
   pathKey,
   ROOT_PATH,
