@@ -44,7 +44,7 @@ export class IsolatePool {
   ) {}
 
   /** Starts preparing a spare for a set of libraries, so the first run is fast too. */
-  warm(libraries: readonly LibraryName[] = []): void {
+  prepareSpare(libraries: readonly LibraryName[] = []): void {
     if (!this.keepSpares || this.closed || this.spares.has(libraries.join('+'))) {
       return;
     }
@@ -70,7 +70,7 @@ export class IsolatePool {
         return prepared;
       }
     }
-    return this.prepare(libraries);
+    return this.prepare(libraries, false);
   }
 
   /** Disposes the spares. Isolates already taken are disposed by their runs. */
@@ -87,7 +87,7 @@ export class IsolatePool {
   }
 
   private addSpare(libraries: readonly LibraryName[]): void {
-    const spare = this.prepare(libraries);
+    const spare = this.prepare(libraries, true);
     // The run that takes this spare prepares a new isolate and reports that attempt's error.
     spare.catch((error: unknown) => {
       this.logger?.warn({ err: error, libraries }, 'Spare JavaScript isolate could not be prepared');
@@ -95,12 +95,13 @@ export class IsolatePool {
     this.spares.set(libraries.join('+'), spare);
   }
 
-  private async prepare(libraries: readonly LibraryName[]): Promise<PreparedIsolate> {
+  /** Builds an isolate for the libraries. Only spares warm them up, because a waiting run would pay for it. */
+  private async prepare(libraries: readonly LibraryName[], warmUp: boolean): Promise<PreparedIsolate> {
     const isolate = new ivm.Isolate({ memoryLimit: this.memoryLimitMb });
     try {
       const context = await isolate.createContext();
       for (const library of libraries) {
-        await this.bundles.load(library, isolate, context, PREPARE_TIMEOUT_MS);
+        await this.bundles.load(library, isolate, context, PREPARE_TIMEOUT_MS, warmUp);
       }
       await this.evaluateTableHelper(isolate, context);
       const startRun = await this.evaluateRuntime(isolate, context);

@@ -53,7 +53,7 @@ export class JavaScriptRunner implements ScriptRunner {
     this.runLimits = { memoryLimitMb, maxRunValueBytes };
     this.logger = options.logger;
     this.pool = new IsolatePool(memoryLimitMb, options.keepSpareIsolates ?? true, options.logger);
-    this.pool.warm();
+    this.pool.prepareSpare();
   }
 
   async run(request: SandboxRunRequest, options: RunOptions): Promise<RunnerOutcome> {
