@@ -7,6 +7,7 @@ import { dryRunRequestSchema, savedBlockDryRunRequestSchema, type PolicyBlock } 
 import { AppError, ServiceBusyError, ValidationError } from '../errors.js';
 import type { DryRunService } from '../execution/dry-run-service.js';
 import type { PolicyService } from '../policies/policy-service.js';
+import { guardianRoutes } from './guardian-routes.js';
 import { parseBody } from './validation.js';
 
 export interface HealthReport {
@@ -35,6 +36,7 @@ export function createApp(deps: AppDependencies) {
     res.json(await deps.health());
   });
   app.use('/api/policies', policyRoutes(deps));
+  app.use('/api/v1', guardianRoutes(deps));
   app.post('/api/dry-run', dryRunHandler(deps, (req) => {
     const body = parseBody(dryRunRequestSchema, req.body);
     return { block: body.block, input: body.input };
@@ -77,6 +79,17 @@ function policyRoutes(deps: AppDependencies) {
   router.put('/:id', (req, res) => {
     const updated = policies.update(req.params.id, req.body, parseIfMatch(req));
     res.set('ETag', etag(updated.version)).json(updated);
+  });
+  router.get('/:id/schemas', (req, res) => {
+    res.json(policies.listSchemas(req.params.id));
+  });
+  router.post('/:id/schemas', (req, res) => {
+    const saved = policies.saveSchema(req.params.id, req.body, parseIfMatch(req));
+    res.status(201).set('ETag', etag(saved.policy.version)).json(saved.schema);
+  });
+  router.delete('/:id/schemas/:schemaId', (req, res) => {
+    const updated = policies.deleteSchema(req.params.id, req.params.schemaId, parseIfMatch(req));
+    res.status(204).set('ETag', etag(updated.version)).end();
   });
   router.delete('/:id', (req, res) => {
     policies.delete(req.params.id);

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import {
   CUSTOM_LOGIC_BLOCK_TYPE,
   findBlockByTag,
@@ -19,16 +20,43 @@ export class PolicyService {
     return this.store.list();
   }
 
+  /** A saved policy; its schemas carry the default system fields, added on load when missing. */
   get(id: string): StoredPolicy {
-    return this.store.get(id);
+    return withSchemaSystemFields(this.store.get(id));
   }
 
   create(body: unknown): StoredPolicy {
-    return this.store.create(parsePolicyDocument(body));
+    return withSchemaSystemFields(this.store.create(parsePolicyDocument(body)));
   }
 
   update(id: string, body: unknown, baseVersion: number): StoredPolicy {
-    return this.store.update(id, parsePolicyDocument(body), baseVersion);
+    return withSchemaSystemFields(this.store.update(id, parsePolicyDocument(body), baseVersion));
+  }
+
+  listSchemas(policyId: string): DocumentSchema[] {
+    return schemasOf(this.get(policyId).policy);
+  }
+
+  /**
+   * Add or replace a schema (matched by `$id`, else Guardian's `iri`), as one versioned
+   * policy update. A schema without an id gets `#<uuid>`.
+   */
+  saveSchema(policyId: string, body: unknown, baseVersion: number): { policy: StoredPolicy; schema: DocumentSchema } {
+    const schema = parseSchema(body);
+    const current = this.store.get(policyId);
+    const schemas = schemasOf(current.policy).filter((existing) => schemaId(existing) !== schemaId(schema));
+    const policy = this.update(policyId, { ...current.policy, schemas: [...schemas, schema] }, baseVersion);
+    return { policy, schema: withSystemFields(schema) };
+  }
+
+  deleteSchema(policyId: string, id: string, baseVersion: number): StoredPolicy {
+    const current = this.store.get(policyId);
+    const schemas = schemasOf(current.policy);
+    const remaining = schemas.filter((schema) => schemaId(schema) !== normalizeSchemaId(id));
+    if (remaining.length === schemas.length) {
+      throw new NotFoundError(`Schema in policy ${policyId}`, id);
+    }
+    return this.update(policyId, { ...current.policy, schemas: remaining }, baseVersion);
   }
 
   delete(id: string): void {
@@ -44,7 +72,7 @@ export class PolicyService {
   }
 
   export(id: string): PolicyDocument {
-    return this.store.get(id).policy;
+    return this.get(id).policy;
   }
 
   /** The Custom Logic block with `tag` in a saved policy. */
@@ -68,16 +96,11 @@ export class PolicyService {
    * (`#<uuid>`), with the default system fields added.
    */
   findSchema(policyId: string, schemaId: string): DocumentSchema | undefined {
-    const schemas = this.store.get(policyId).policy.schemas;
-    if (!Array.isArray(schemas)) {
-      return undefined;
-    }
-    const wanted = schemaId.replace(/^#/, '');
-    const found = schemas.find((schema): schema is DocumentSchema => {
+    const wanted = normalizeSchemaId(schemaId);
+    return this.listSchemas(policyId).find((schema) => {
       const candidate = schema as { $id?: unknown; iri?: unknown };
-      return [candidate.$id, candidate.iri].some((id) => typeof id === 'string' && id.replace(/^#/, '') === wanted);
+      return [candidate.$id, candidate.iri].some((id) => typeof id === 'string' && normalizeSchemaId(id) === wanted);
     });
-    return found ? withSystemFields(found) : undefined;
   }
 
   /** Store the example policy once per database, on its first start. */
@@ -88,6 +111,49 @@ export class PolicyService {
     });
     return created;
   }
+}
+
+function normalizeSchemaId(id: string): string {
+  return id.replace(/^#/, '');
+}
+
+function schemaId(schema: DocumentSchema): string | undefined {
+  const id = schema.$id ?? schema.iri;
+  return typeof id === 'string' ? normalizeSchemaId(id) : undefined;
+}
+
+function schemasOf(policy: PolicyDocument): DocumentSchema[] {
+  const schemas = policy.schemas;
+  if (!Array.isArray(schemas)) {
+    return [];
+  }
+  return schemas.filter((schema): schema is DocumentSchema => typeof schema === 'object' && schema !== null && !Array.isArray(schema));
+}
+
+function withSchemaSystemFields(stored: StoredPolicy): StoredPolicy {
+  if (!Array.isArray(stored.policy.schemas)) {
+    return stored;
+  }
+  const schemas = schemasOf(stored.policy).map(withSystemFields);
+  return { ...stored, policy: { ...stored.policy, schemas } };
+}
+
+function parseSchema(body: unknown): DocumentSchema {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new ValidationError('A schema must be a JSON Schema object such as { "title": "Report", "type": "object", "properties": {...} }.');
+  }
+  const schema = body as DocumentSchema;
+  if (schema.type !== undefined && schema.type !== 'object') {
+    throw new ValidationError(`Schema type "${String(schema.type)}" is invalid; a VC document schema must have type "object".`);
+  }
+  if (schema.properties !== undefined && (typeof schema.properties !== 'object' || Array.isArray(schema.properties))) {
+    throw new ValidationError('Schema "properties" must be an object mapping field names to JSON Schemas.');
+  }
+  if (schemaId(schema) === undefined) {
+    const id = `#${randomUUID()}`;
+    return withSystemFields({ ...schema, $id: id, iri: id });
+  }
+  return withSystemFields(schema);
 }
 
 function parsePolicyDocument(body: unknown): PolicyDocument {

@@ -26,7 +26,7 @@ export interface TestService {
 export async function startTestService(overrides: Record<string, string> = {}, dataDir?: string): Promise<TestService> {
   const dir = dataDir ?? mkdtempSync(path.join(tmpdir(), 'pls-test-'));
   const config = loadConfig({
-    env: { LOG_LEVEL: 'silent', PYODIDE_POOL_SIZE: '1', ...overrides, DATA_DIR: dir },
+    env: { LOG_LEVEL: 'silent', PYODIDE_POOL_SIZE: '2', ...overrides, DATA_DIR: dir },
     defaultsFile: path.join(repositoryRoot, '.env.defaults'),
     localFile: path.join(dir, 'no-local.env'),
   });
