@@ -12,6 +12,7 @@ set -euo pipefail
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 socket=${DOCKER_SOCKET_PATH:-/var/run/docker.sock}
 dockerd_log=${DOCKERD_LOG:-/var/log/policy-logic-studio-dockerd.log}
+pid_file=/var/run/docker.pid
 engine_wait_s=60
 
 # Print PYTHON_SANDBOX_IMAGE as the service reads it: the environment, then .env, then
@@ -56,19 +57,41 @@ install_packages() {
     apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
+# A dockerd that was killed leaves its pid file, and so does the containerd it started.
+# Each refuses to start while its file names a process that still exists, even a zombie
+# that nobody has reaped, so such files are removed.
+clear_stale_pid_file() {
+  local file=$1 pid state
+  [ -f "$file" ] || return 0
+  pid=$(cat "$file" 2>/dev/null || true)
+  state=$(ps -o stat= -p "${pid:-0}" 2>/dev/null | cut -c1 || true)
+  if [ -z "$state" ] || [ "$state" = Z ]; then
+    log "removing stale $file (process ${pid:-?} is gone)"
+    rm -f "$file"
+  fi
+}
+
 start_engine() {
   [ "$(id -u)" -eq 0 ] || fail "no Docker engine responds on $socket and starting dockerd needs root; start an engine or run this script as root"
+  clear_stale_pid_file "$pid_file"
+  clear_stale_pid_file /var/run/docker/containerd/containerd.pid
   log "starting dockerd (log: $dockerd_log)"
   # No iptables and no default bridge: sandbox containers run with NetworkMode none, and
   # this keeps the engine from rewriting the host's firewall.
   setsid nohup dockerd \
     --host "unix://$socket" \
+    --pidfile "$pid_file" \
     --iptables=false --ip6tables=false --bridge=none \
     --storage-driver=overlay2 \
     >>"$dockerd_log" 2>&1 </dev/null &
+  local dockerd_pid=$!
 
   local waited=0
   until engine_responds; do
+    if ! kill -0 "$dockerd_pid" 2>/dev/null; then
+      tail -n 20 "$dockerd_log" >&2 || true
+      fail "dockerd exited during start-up; see $dockerd_log"
+    fi
     if [ "$waited" -ge "$engine_wait_s" ]; then
       tail -n 20 "$dockerd_log" >&2 || true
       fail "dockerd did not respond on $socket within ${engine_wait_s}s; see $dockerd_log"
