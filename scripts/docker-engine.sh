@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Start a Docker engine on the local socket when none responds, then build the Python
-# sandbox image when it is missing or holds other runtime files. Safe to run again: every step checks before it acts.
+# sandbox image when it is missing or contains other runtime files. Safe to run again: every step checks before it acts.
 #
 # Environment:
 #   DOCKER_SOCKET_PATH     engine socket (default /var/run/docker.sock)
@@ -126,7 +126,7 @@ image_sha=$(docker -H "unix://$socket" image inspect --format '{{ index .Config.
 if [ -z "$image_sha" ]; then
   log "image $image missing; building it"
 elif [ "$image_sha" != "$expected_sha" ]; then
-  log "image $image holds other runtime files than $runtime_dir; rebuilding its sandbox layer"
+  log "image $image contains other runtime files than $runtime_dir; rebuilding its sandbox layer"
 else
   log "image $image present and current"
   exit 0
