@@ -145,6 +145,22 @@ try {
   await page.getByRole('button', { name: 'Reload latest version' }).click();
   await page.getByText('Saved', { exact: true }).waitFor();
 
+  // A second conflict, resolved the other way: this page's edits replace the other save.
+  const latest = await (await fetch(new URL(`/api/policies/${policyId}`, baseUrl))).json();
+  await fetch(new URL(`/api/policies/${policyId}`, baseUrl), {
+    method: 'PUT',
+    headers: { 'Content-Type': 'application/json', 'If-Match': `"${latest.version}"` },
+    body: JSON.stringify({ ...latest.policy, description: 'changed again elsewhere' }),
+  });
+  await page.getByLabel('Tag').fill('overwritten_block');
+  await page.getByRole('button', { name: 'Save', exact: true }).click();
+  await page.getByRole('button', { name: 'Overwrite with my changes' }).click();
+  await page.getByText('Saved', { exact: true }).waitFor();
+  const overwritten = await (await fetch(new URL(`/api/policies/${policyId}`, baseUrl))).json();
+  if (overwritten.policy.config.children[0].tag !== 'overwritten_block') {
+    throw new Error(`Overwrite did not store this page's edits: ${JSON.stringify(overwritten.policy.config)}`);
+  }
+
   await page.getByRole('link', { name: /All policies/ }).click();
   const downloadPromise = page.waitForEvent('download');
   await page.getByRole('button', { name: `Export ${policyName}` }).click();

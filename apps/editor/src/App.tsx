@@ -1,4 +1,5 @@
 import { lazy, Suspense } from 'react';
+import { ErrorBoundary } from './components/ErrorBoundary.js';
 import { HealthBadge } from './components/HealthBadge.js';
 import { PolicyList } from './components/PolicyList.js';
 import { POLICIES_HREF, useRoute } from './routes.js';
@@ -18,13 +19,15 @@ export function App() {
         <HealthBadge />
       </header>
       <main className="app-main">
-        {route.page === 'policy' ? (
-          <Suspense fallback={<p role="status">Loading the policy editor…</p>}>
-            <PolicyView key={route.policyId} policyId={route.policyId} />
-          </Suspense>
-        ) : (
-          <PolicyList />
-        )}
+        <ErrorBoundary key={route.page === 'policy' ? route.policyId : 'policies'}>
+          {route.page === 'policy' ? (
+            <Suspense fallback={<p role="status">Loading the policy editor…</p>}>
+              <PolicyView policyId={route.policyId} />
+            </Suspense>
+          ) : (
+            <PolicyList />
+          )}
+        </ErrorBoundary>
       </main>
     </>
   );
