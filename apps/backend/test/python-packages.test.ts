@@ -187,6 +187,35 @@ describe('Pyodide packages from a local HTTP source', () => {
     expect(plan.error?.message).toContain("Module 'gamma'");
   });
 
+  it('tolerates imports guarded by except ImportError', async () => {
+    const pyodide = await planningPyodide();
+    const guarded = [
+      'try:',
+      '    import gamma',
+      'except ImportError:',
+      '    gamma = None',
+      'try:',
+      '    from oldplot import chart',
+      'except (ValueError, ModuleNotFoundError):',
+      '    chart = None',
+      'try:',
+      '    import alpha',
+      'except Exception:',
+      '    alpha = None',
+    ].join('\n');
+    const unguardedLater = 'try:\n    import gamma\nexcept ImportError:\n    pass\nimport gamma\n';
+    const wrongHandler = 'try:\n    import gamma\nexcept KeyError:\n    pass\n';
+
+    const tolerated = planPackages(pyodide, { script: guarded }, settings);
+    const later = planPackages(pyodide, { script: unguardedLater }, settings);
+    const notCaught = planPackages(pyodide, { script: wrongHandler }, settings);
+
+    expect(tolerated.error).toBeUndefined();
+    expect(tolerated.packages).toEqual(['beta', 'alpha']);
+    expect(later.error?.line).toBe(5);
+    expect(notCaught.error?.line).toBe(2);
+  });
+
   it('names an artifact import without a script line', async () => {
     const pyodide = await planningPyodide();
     const plan = planPackages(pyodide, { prelude: 'x = 1\nimport gamma\n', script: 'import alpha\n' }, settings);

@@ -20,6 +20,8 @@ export interface ImportedModule {
   standardLibrary: boolean;
   /** Importable before any package is loaded (built into the interpreter). */
   builtIn: boolean;
+  /** Every import of it sits in a `try` block that catches ImportError, so the script copes without it. */
+  optional: boolean;
 }
 
 // Runs in a fresh globals dictionary, so nothing of it stays visible to the script.
@@ -30,6 +32,39 @@ import json
 import sys
 
 _IMPORT_FUNCTIONS = {"import_module", "__import__"}
+_IMPORT_ERROR_HANDLERS = {"ImportError", "ModuleNotFoundError", "Exception", "BaseException"}
+
+
+def _catches_import_error(handler):
+    if handler.type is None:
+        return True
+    types = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
+    for caught in types:
+        name = caught.id if isinstance(caught, ast.Name) else getattr(caught, "attr", None)
+        if name in _IMPORT_ERROR_HANDLERS:
+            return True
+    return False
+
+
+def _guarded_nodes(tree):
+    guarded = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Try, ast.TryStar)) and any(_catches_import_error(h) for h in node.handlers):
+            for statement in node.body:
+                guarded.update(id(inner) for inner in ast.walk(statement))
+    return guarded
+
+
+def _record(found, top, line, guarded):
+    # Keeps the first line, preferring an unguarded import, which is the one that fails.
+    if top not in found:
+        found[top] = (line, guarded)
+        return
+    previous_line, previous_guarded = found[top]
+    if previous_guarded and not guarded:
+        found[top] = (line, False)
+    elif previous_guarded == guarded:
+        found[top] = (min(previous_line, line), guarded)
 
 
 def _literal_import(call):
@@ -50,8 +85,8 @@ def _literal_import(call):
     return argument.value
 
 
-def _statement_lines(tree):
-    lines = {}
+def _statement_imports(tree, guarded):
+    found = {}
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             names = [alias.name for alias in node.names]
@@ -60,20 +95,18 @@ def _statement_lines(tree):
         else:
             continue
         for name in names:
-            top = name.split(".")[0]
-            lines[top] = min(lines.get(top, node.lineno), node.lineno)
-    return lines
+            _record(found, name.split(".")[0], node.lineno, id(node) in guarded)
+    return found
 
 
-def _dynamic_lines(tree):
-    lines = {}
+def _dynamic_imports(tree, guarded):
+    found = {}
     for node in ast.walk(tree):
         if isinstance(node, ast.Call):
             name = _literal_import(node)
             if name is not None:
-                top = name.split(".")[0]
-                lines[top] = min(lines.get(top, node.lineno), node.lineno)
-    return lines
+                _record(found, name.split(".")[0], node.lineno, id(node) in guarded)
+    return found
 
 
 def _is_built_in(name):
@@ -89,14 +122,16 @@ def scan(source, static_names):
     except (SyntaxError, ValueError):
         # The runtime reports the syntax error with its line when it compiles the script.
         return "[]"
-    statement_lines = _statement_lines(tree)
+    guarded = _guarded_nodes(tree)
+    statements = _statement_imports(tree, guarded)
     found = {}
     for name in static_names:
         top = name.split(".")[0]
-        found[top] = (statement_lines.get(top, 1), False)
-    for top, line in _dynamic_lines(tree).items():
+        line, optional = statements.get(top, (1, False))
+        found[top] = (line, False, optional)
+    for top, (line, optional) in _dynamic_imports(tree, guarded).items():
         if top not in found:
-            found[top] = (line, True)
+            found[top] = (line, True, optional)
     records = [
         {
             "module": top,
@@ -104,8 +139,9 @@ def scan(source, static_names):
             "dynamic": dynamic,
             "standardLibrary": top in sys.stdlib_module_names,
             "builtIn": _is_built_in(top),
+            "optional": optional,
         }
-        for top, (line, dynamic) in found.items()
+        for top, (line, dynamic, optional) in found.items()
     ]
     records.sort(key=lambda record: (record["line"], record["module"]))
     return json.dumps(records)

@@ -100,12 +100,13 @@ export function cachedFilePath(settings: Pick<PackagePlanSettings, 'cacheDir'>, 
 /** Checks an import that no allowlisted package provides: fine for the standard library, an error otherwise. */
 function checkUnlistedImport(found: LocatedImport, settings: PackagePlanSettings): ScriptError | undefined {
   const refused = settings.refusedImports[found.module];
-  if (refused !== undefined) {
+  if (refused !== undefined && !found.optional) {
     return refusedImportError(found, refused);
   }
   // The standard library and modules built into the interpreter need no package;
-  // runtime.py decides at import time which of them a script may use.
-  if (found.standardLibrary || found.builtIn) {
+  // runtime.py decides at import time which of them a script may use. A guarded import
+  // (`try: import x` / `except ImportError:`) fails at run time and the script handles it.
+  if (found.standardLibrary || found.builtIn || found.optional) {
     return undefined;
   }
   return {
