@@ -12,7 +12,7 @@ import type { PyodideInterface } from 'pyodide';
 export interface ImportedModule {
   /** Top-level module name (`numpy` for `import numpy.linalg`). */
   module: string;
-  /** 1-based line of the first import of this module. */
+  /** 1-based line of its first unguarded import, or of its first import when all are guarded. */
   line: number;
   /** `importlib.import_module('x')` or `__import__('x')` rather than an import statement. */
   dynamic: boolean;
