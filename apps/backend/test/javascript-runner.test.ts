@@ -401,6 +401,22 @@ describe('JavaScriptRunner errors', () => {
     expect(error.line).toBe(2);
   });
 
+  it('points a syntax error in the prelude at the artifact code', async () => {
+    const record = await runScript('done({});', { prelude: 'const a = 1;\nconst b = ;' });
+
+    const error = scriptError(record);
+    expect(error.type).toBe('SyntaxError');
+    expect(error.line).toBeUndefined();
+    expect(error.hint).toContain('artifact code');
+    expect(error.hint).toContain('line 2');
+  });
+
+  it('counts CRLF line endings as one line', async () => {
+    const record = await runScript('const a = 1;\r\nconst b = 2;\r\nnull.boom;', { prelude: 'const c = 3;\r\nconst d = 4;' });
+
+    expect(scriptError(record).line).toBe(3);
+  });
+
   it('reports an unclosed block at the last line', async () => {
     const record = await runScript('const x = 1;\nif (x) {\n  done({});');
 
