@@ -18,7 +18,7 @@ export class ErrorBoundary extends Component<ErrorBoundaryProps, ErrorBoundarySt
   }
 
   override componentDidCatch(error: Error, info: ErrorInfo): void {
-    // The browser console is the only log a single-page app has.
+    // The editor sends no logs to the server, so the browser console is where render errors go.
     console.error('The editor failed to render a view.', error, info.componentStack);
   }
 
