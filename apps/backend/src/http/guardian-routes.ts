@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { policyBlockSchema, type DryRunResponse, type JsonValue } from '@policy-logic-studio/shared';
 import { ValidationError } from '../errors.js';
 import type { DryRunService } from '../execution/dry-run-service.js';
+import { prepareInputDocuments } from '../execution/input-documents.js';
 import type { PolicyService } from '../policies/policy-service.js';
 import { parseBody } from './validation.js';
 
@@ -71,8 +72,10 @@ function toGuardianResponse(documents: Record<string, unknown>[], run: DryRunRes
     ...run.warnings.map((warning) => `warning: ${warning.message}`),
   ];
   const errors = run.error ? [formatError(run.error)] : [];
+  // Guardian echoes the input VCs, so plain subjects are shown wrapped as they ran.
+  const input = prepareInputDocuments(documents).records.map((record) => (record as { document: JsonValue }).document);
   return {
-    input: documents as JsonValue[],
+    input,
     output: run.outputs.length > 0 ? run.outputs : run.results.map((result) => result.value),
     logs,
     errors,
