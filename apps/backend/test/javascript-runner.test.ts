@@ -130,6 +130,16 @@ describe('JavaScriptRunner globals', () => {
     expect(doneValues(record)).toEqual([{ keys: ['site', 'co2'], rows: [{ site: 'North', co2: '12,5' }], co2: 12.5 }]);
   });
 
+  it('passes arguments in Guardian order with documents as this', async () => {
+    const record = await runScript(
+      'done({ sameDocuments: this === documents, order: [arguments[1], arguments[2].length, typeof arguments[3], arguments[6][0], typeof arguments[7]] });',
+      { input: { documents: [VC_DOCUMENT], user: 'author', sources: ['s'] } },
+    );
+
+    expectCompleted(record);
+    expect(doneValues(record)).toEqual([{ sameDocuments: true, order: ['author', 1, 'undefined', 's', 'function'] }]);
+  });
+
   it('runs the body as an async function with await and return', async () => {
     const record = await runScript('const value = await Promise.resolve(41);\ndone({ value: value + 1 });\nreturn;\ndone({ never: true });');
 

@@ -435,7 +435,19 @@
         throw new TypeError(`The table helper factory ${tableHelperFactoryName} is not defined in the isolate.`);
       }
       const table = createTableHelper(input.tables);
-      await userFunction(done, debug, input.user, input.documents, input.artifacts, input.sources, table, mathjs, formulajs);
+      // Guardian calls the script with the documents as `this`, and the order matches SCRIPT_PARAMETERS.
+      await userFunction.call(
+        input.documents,
+        done,
+        input.user,
+        input.documents,
+        mathjs,
+        input.artifacts,
+        formulajs,
+        input.sources,
+        debug,
+        table,
+      );
     } catch (error) {
       thrown = error;
     }

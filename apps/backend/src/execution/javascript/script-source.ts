@@ -3,17 +3,21 @@ import type { ScriptError } from '@policy-logic-studio/shared';
 /** File name the author's code is compiled under. Stack frames that name it are in the author's code. */
 export const SCRIPT_FILENAME = 'script.js';
 
-/** Parameters of the function whose body is the block's expression, in call order. */
+/**
+ * Parameters of the function whose body is the block's expression. The order is
+ * Guardian's (its custom logic worker passes `done, user, documents, mathjs, artifacts,
+ * formulajs, sources, debug`), so scripts that read `arguments` by index keep working.
+ */
 export const SCRIPT_PARAMETERS = [
   'done',
-  'debug',
   'user',
   'documents',
-  'artifacts',
-  'sources',
-  'table',
   'mathjs',
+  'artifacts',
   'formulajs',
+  'sources',
+  'debug',
+  'table',
 ] as const;
 
 /** V8 ends a line at any of these, so line counts must too. */
