@@ -1,8 +1,8 @@
 import { defineConfig } from 'vite';
 import react from '@vitejs/plugin-react';
 
-// The backend serves `dist/` and the API under `/api` on one origin; in `vite dev`
-// the proxy gives the same single-origin view of a backend on this machine.
+// The backend serves `dist/` and the API under `/api` on one origin. In `vite dev` the
+// proxy keeps that single origin by forwarding `/api` to a backend on this machine.
 const backendUrl = process.env.EDITOR_BACKEND_URL ?? 'http://127.0.0.1:3000';
 
 export default defineConfig({

@@ -10,7 +10,7 @@ const MAX_QUERY_RETRIES = 2;
 const queryClient = new QueryClient({
   defaultOptions: {
     queries: {
-      // A 4xx answer (not found, invalid request) will not change on retry; network and 5xx errors may.
+      // A 4xx response (not found, invalid request) will not change on retry, but network and 5xx errors may.
       retry: (failureCount, error) => {
         const clientError = error instanceof ApiError && error.status >= 400 && error.status < 500;
         return !clientError && failureCount < MAX_QUERY_RETRIES;

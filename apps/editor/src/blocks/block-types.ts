@@ -22,7 +22,7 @@ export function blockTypeLabel(blockType: string): string {
   return BLOCK_TYPE_LABELS[blockType] ?? blockType;
 }
 
-/** The tag, or the type when a block has no tag. */
+/** Returns the tag, or the type when a block has no tag. */
 export function blockDisplayName(block: PolicyBlock): string {
   return block.tag || blockTypeLabel(block.blockType);
 }

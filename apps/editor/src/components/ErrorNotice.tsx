@@ -1,13 +1,13 @@
 import { ApiError, errorMessage } from '../api/client.js';
 
 interface ErrorNoticeProps {
-  /** What the page was doing, as a sentence start: "Could not load the policies". */
+  /** Sentence start naming the failed action, such as "Could not load the policies". */
   action: string;
   error: unknown;
   onRetry?: () => void;
 }
 
-/** An error from the API, with its details when the server sent any. */
+/** Shows an error from the API, with its details when the server sent any. */
 export function ErrorNotice({ action, error, onRetry }: ErrorNoticeProps) {
   const details = error instanceof ApiError ? error.details : undefined;
 
