@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JsonValue } from '@policy-logic-studio/shared';
 import { DockerRunner } from '../src/execution/docker/docker-runner.js';
 import {
@@ -289,8 +289,8 @@ describeWithDocker('DockerRunner', probe, () => {
   });
 });
 
-describeWithDocker('DockerRunner without its engine or image', probe, () => {
-  it('fails at once when no engine answers', async () => {
+describe('DockerRunner without an engine', () => {
+  it('fails at once when no engine responds', async () => {
     const runner = createRunner(suite, { socketPath: '/nonexistent/docker.sock' });
     const run = await runScript(runner, "done({})");
 
@@ -304,6 +304,15 @@ describeWithDocker('DockerRunner without its engine or image', probe, () => {
     expect(health.detail).toContain('/nonexistent/docker.sock');
   });
 
+  it('rejects invalid limits naming the option', () => {
+    expect(() => createRunner(suite, { memory: 'lots' })).toThrow(/memory is invalid: "lots"/);
+    expect(() => createRunner(suite, { cpus: 0 })).toThrow(/cpus is invalid/);
+    expect(() => createRunner(suite, { pids: 2 })).toThrow(/pids is invalid/);
+    expect(() => createRunner(suite, { maxConcurrentRuns: 0 })).toThrow(/maxConcurrentRuns is invalid/);
+  });
+});
+
+describeWithDocker('DockerRunner without its image', probe, () => {
   it('names the missing image and the build command', async () => {
     const runner = createRunner(suite, { image: 'policy-logic-studio/no-such-image:missing' });
     const run = await runScript(runner, "done({})");
@@ -317,11 +326,5 @@ describeWithDocker('DockerRunner without its engine or image', probe, () => {
     const health = await runner.health();
     expect(health.ready).toBe(false);
     expect(health.detail).toContain('npm run sandbox:build');
-  });
-
-  it('rejects invalid limits naming the option', () => {
-    expect(() => createRunner(suite, { memory: 'lots' })).toThrow(/memory is invalid: "lots"/);
-    expect(() => createRunner(suite, { cpus: 0 })).toThrow(/cpus is invalid/);
-    expect(() => createRunner(suite, { pids: 2 })).toThrow(/pids is invalid/);
   });
 });

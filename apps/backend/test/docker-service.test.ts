@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { describeWithDocker, listSandboxContainers, probeDocker } from './docker-support.js';
+import { describeWithDocker, image, listSandboxContainers, probeDocker, socketPath } from './docker-support.js';
 import { startTestService, type TestService } from './support/test-service.js';
 
 /** The whole service in Docker mode: HTTP dry runs of Python blocks through real containers. */
@@ -16,6 +16,8 @@ describeWithDocker('POST /api/dry-run in Docker mode', probe, () => {
   beforeAll(async () => {
     service = await startTestService({
       PYTHON_SANDBOX_MODE: 'docker',
+      DOCKER_SOCKET_PATH: socketPath,
+      PYTHON_SANDBOX_IMAGE: image,
       PYTHON_SANDBOX_TIMEOUT_MS: '3000',
       JAVASCRIPT_TIMEOUT_MS: '3000',
       DRY_RUN_BLOCK_TIMEOUT_MS: '20000',
