@@ -650,6 +650,47 @@ describe('JavaScriptRunner libraries', () => {
   });
 });
 
+describe('JavaScriptRunner timers', () => {
+  it('resolves an await on setTimeout', async () => {
+    const record = await runScript("const value = await new Promise((resolve) => setTimeout(resolve, 20, 'later'));\ndone({ value });");
+
+    expectCompleted(record);
+    expect(doneValues(record)).toEqual([{ value: 'later' }]);
+  });
+
+  it('skips a cleared timeout', async () => {
+    const record = await runScript(
+      "const id = setTimeout(() => debug('cleared'), 10);\nclearTimeout(id);\nawait new Promise((resolve) => setTimeout(resolve, 40));\ndone({});",
+    );
+
+    expectCompleted(record);
+    expect(debugCalls(record)).toEqual([]);
+  });
+
+  it('fails the run when a timer callback throws', async () => {
+    const record = await runScript("setTimeout(() => {\n  null.boom;\n}, 0);\nawait new Promise(() => {});");
+
+    expect(record.outcome).toEqual({ kind: 'exited' });
+    const error = scriptError(record);
+    expect(error.type).toBe('TypeError');
+    expect(error.line).toBe(2);
+  });
+
+  it('times out a timer longer than the run', async () => {
+    const record = await runScript('await new Promise((resolve) => setTimeout(resolve, 3_000_000_000));\ndone({});', { timeoutMs: 300 });
+
+    expect(record.outcome).toEqual({ kind: 'timed_out', timeoutMs: 300 });
+    expect(doneValues(record)).toEqual([]);
+  });
+
+  it('times out a busy loop inside a timer callback', async () => {
+    const record = await runScript('setTimeout(() => {\n  while (true) {}\n}, 0);\nawait new Promise(() => {});', { timeoutMs: 300 });
+
+    expect(record.outcome).toEqual({ kind: 'timed_out', timeoutMs: 300 });
+    expectCompleted(await runScript('done({ ok: true });'));
+  });
+});
+
 describe('JavaScriptRunner console', () => {
   it('captures console.log and console.error', async () => {
     const record = await runScript("console.log('hello', 42, { a: [1, 'b'] });\nconsole.error('bad', new Error('oops'));\ndone({});");

@@ -18,8 +18,9 @@ const PREPARE_TIMEOUT_MS = 10_000;
 export interface PreparedIsolate {
   isolate: ivm.Isolate;
   context: ivm.Context;
-  /** Reference to the runtime's `startRun` function (see isolate-runtime.js). */
+  /** References to the runtime's `startRun` and `fireTimer` functions (see isolate-runtime.js). */
   startRun: ivm.Reference;
+  fireTimer: ivm.Reference;
   libraries: readonly LibraryName[];
 }
 
@@ -104,8 +105,10 @@ export class IsolatePool {
         await this.bundles.load(library, isolate, context, PREPARE_TIMEOUT_MS, warmUp);
       }
       await this.evaluateTableHelper(isolate, context);
-      const startRun = await this.evaluateRuntime(isolate, context);
-      return { isolate, context, startRun, libraries };
+      const runtime = await this.evaluateRuntime(isolate, context);
+      const startRun = await runtime.get('startRun', { reference: true });
+      const fireTimer = await runtime.get('fireTimer', { reference: true });
+      return { isolate, context, startRun, fireTimer, libraries };
     } catch (error) {
       isolate.dispose();
       throw error;

@@ -9,11 +9,11 @@ import { SCRIPT_FILENAME, buildScriptSource, runtimeErrorFrom, syntaxErrorFrom, 
  *
  *   starting --compiled--> running --'complete' or 'error' event--> exited
  *   starting --syntax error--------------------------------------> exited
- *   starting | running --timer--> timed_out
+ *   starting | running --deadline timer--> timed_out
  *   starting | running --signal or close--> cancelled
  *   starting | running --isolate died (memory limit)--> crashed
  *
- * Every transition goes through `settle`, which also stops the timer. The caller
+ * Every transition goes through `settle`, which also stops all timers. The caller
  * disposes the isolate once `execute` returns, which stops any code still running.
  */
 type RunState = 'starting' | 'running' | 'exited' | 'timed_out' | 'cancelled' | 'crashed';
@@ -47,6 +47,9 @@ export class IsolateRun {
     this.resolveOutcome = resolve;
   });
   private timer: NodeJS.Timeout | undefined;
+  private deadline = 0;
+  /** Host timers standing in for the script's pending `setTimeout` calls. */
+  private readonly scriptTimers = new Set<NodeJS.Timeout>();
   private valueBytesTotal = 0;
 
   constructor(
@@ -67,6 +70,7 @@ export class IsolateRun {
 
     const onAbort = () => this.cancel();
     signal.addEventListener('abort', onAbort, { once: true });
+    this.deadline = performance.now() + timeoutMs;
     this.timer = setTimeout(() => this.settle({ kind: 'timed_out', timeoutMs }), timeoutMs);
     void this.start().catch((error: unknown) => this.onIsolateFailure(error));
 
@@ -142,6 +146,8 @@ export class IsolateRun {
         return this.onError(fields[0], fields[1], fields[2]);
       case 'complete':
         return this.onComplete();
+      case 'timer':
+        return this.onTimer(fields[0], fields[1]);
       default:
         return this.failProtocol(`unknown event kind ${String(kind)}`);
     }
@@ -244,6 +250,26 @@ export class IsolateRun {
     this.settle({ kind: 'exited' });
   }
 
+  /** Calls the runtime's `fireTimer` when a script's `setTimeout` is due, within the run's deadline. */
+  private onTimer(timerId: unknown, delayMs: unknown): void {
+    if (typeof timerId !== 'number' || typeof delayMs !== 'number') {
+      return this.failProtocol('a timer event without a numeric id and delay');
+    }
+    // A timer due after the deadline cannot fire in this run, and Node.js would fire delays over 2^31 - 1 ms at once.
+    if (delayMs >= this.deadline - performance.now()) {
+      return;
+    }
+
+    const handle = setTimeout(() => {
+      this.scriptTimers.delete(handle);
+      const remainingMs = Math.max(1, Math.ceil(this.deadline - performance.now()));
+      this.prepared.fireTimer
+        .apply(undefined, [timerId], { timeout: remainingMs })
+        .catch((error: unknown) => this.onIsolateFailure(error));
+    }, delayMs);
+    this.scriptTimers.add(handle);
+  }
+
   /** Ends the run when the isolate sends something the runtime never sends. */
   private failProtocol(detail: string): void {
     this.settle({
@@ -311,6 +337,10 @@ export class IsolateRun {
       return;
     }
     clearTimeout(this.timer);
+    for (const handle of this.scriptTimers) {
+      clearTimeout(handle);
+    }
+    this.scriptTimers.clear();
     if (outcome.kind !== 'exited') {
       // Output cut before a timeout or a crash still gets its marker, with the count last reported.
       this.emitTruncationMarkers();

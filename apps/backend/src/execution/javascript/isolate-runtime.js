@@ -2,13 +2,16 @@
  * Runtime evaluated inside every JavaScript isolate before the author's script runs.
  * It is plain JavaScript (no Node.js API exists in an isolate) and evaluates to
  * `createRuntime(tableHelperFactoryName)`. The host calls that once, after the table
- * helper's source has defined its factory, and gets `startRun`, which it calls once:
+ * helper's source has defined its factory, and gets `{ startRun, fireTimer }`:
  *
  *   startRun(sendEvent, inputJson, stdoutMaxChars, valueMaxBytes, maxEvents, userFunction)
+ *   fireTimer(timerId)
  *
  * `sendEvent(kind, ...fields)` is a host callback in isolated-vm's "ignored" mode, so
- * calls are queued to the host in order and the script does not wait for them. The host turns them into sandbox events.
- * The function resolves after it has sent the run's last event, `complete` or `error`.
+ * calls are queued to the host in order and the script does not wait for them. The
+ * host turns them into sandbox events. `startRun` is called once and resolves after it
+ * has sent the run's last event, `complete` or `error`. The isolate has no timers of its
+ * own, so `setTimeout` sends a `timer` event and the host calls `fireTimer` when it is due.
  */
 (function createRuntime(tableHelperFactoryName) {
   'use strict';
@@ -50,7 +53,28 @@
   /** Minimum time between two reports of truncated output characters to the host. */
   const DROPPED_REPORT_INTERVAL_MS = 100;
 
+  /** Pending `setTimeout` calls allowed at once, so a script cannot fill the host with timers. */
+  const MAX_PENDING_TIMERS = 1000;
+
   const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
+
+  /** Callbacks of pending timers by id, and the run's handler for an error one of them throws. */
+  const pendingTimers = new OriginalMap();
+  let nextTimerId = 1;
+  let reportTimerError = null;
+
+  function fireTimer(timerId) {
+    const callback = pendingTimers.get(timerId);
+    if (callback === undefined) {
+      return;
+    }
+    pendingTimers.delete(timerId);
+    try {
+      callback();
+    } catch (error) {
+      reportTimerError(error);
+    }
+  }
 
   function formatPath(segments) {
     let path = '$';
@@ -291,7 +315,7 @@
     return `{${fields.join(', ')}}`;
   }
 
-  return async function startRun(sendEvent, inputJson, stdoutMaxChars, valueMaxBytes, maxEvents, userFunction) {
+  async function startRun(sendEvent, inputJson, stdoutMaxChars, valueMaxBytes, maxEvents, userFunction) {
     const input = parseJson(inputJson);
     let forwardedEvents = 0;
     let droppedEvents = 0;
@@ -410,6 +434,16 @@
       return { name: 'Error', message: `A non-error value was thrown: ${formatForConsole(error, [], 1)}`, stack: '' };
     }
 
+    function sendError(error) {
+      let description;
+      try {
+        description = describeError(error);
+      } catch {
+        description = { name: 'Error', message: 'The script threw a value whose name or message could not be read.', stack: '' };
+      }
+      sendEvent('error', description.name, description.message, description.stack);
+    }
+
     function reportDroppedOutput() {
       for (const streamName of ['stdout', 'stderr']) {
         if (streams[streamName].droppedChars > 0) {
@@ -418,6 +452,33 @@
       }
     }
 
+    function setTimeoutForScript(callback, delayMs, ...callbackArguments) {
+      if (typeof callback !== 'function') {
+        throw new TypeError(`setTimeout() expects a function as its first argument, but got ${describeType(callback)}.`);
+      }
+      if (pendingTimers.size >= MAX_PENDING_TIMERS) {
+        throw new RangeError(`setTimeout() was rejected: ${MAX_PENDING_TIMERS} timers are already pending. Clear timers you no longer need with clearTimeout().`);
+      }
+      const timerId = nextTimerId;
+      nextTimerId += 1;
+      pendingTimers.set(timerId, () => callback(...callbackArguments));
+      const delay = OriginalNumber(delayMs);
+      sendEvent('timer', timerId, isFiniteNumber(delay) && delay > 0 ? delay : 0);
+      return timerId;
+    }
+
+    function clearTimeoutForScript(timerId) {
+      pendingTimers.delete(timerId);
+    }
+
+    // An error thrown by a timer callback ends the run, as an uncaught exception ends a Node.js process.
+    reportTimerError = (error) => {
+      reportDroppedOutput();
+      sendError(error);
+    };
+
+    globalThis.setTimeout = setTimeoutForScript;
+    globalThis.clearTimeout = clearTimeoutForScript;
     globalThis.console = {
       log: printer('stdout'),
       info: printer('stdout'),
@@ -454,15 +515,11 @@
 
     reportDroppedOutput();
     if (fatalError !== null || thrown !== null) {
-      let description;
-      try {
-        description = describeError(fatalError ?? thrown);
-      } catch {
-        description = { name: 'Error', message: 'The script threw a value whose name or message could not be read.', stack: '' };
-      }
-      sendEvent('error', description.name, description.message, description.stack);
+      sendError(fatalError ?? thrown);
       return;
     }
     sendEvent('complete');
-  };
+  }
+
+  return { startRun, fireTimer };
 })
