@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { compiledPath, pythonRuntimePath } from '../../paths.js';
+import type { PackagePlanSettings } from './packages/planner.js';
 import type { HostSettings } from './sandbox-host.js';
 
 const MB = 1024 * 1024;
@@ -39,16 +40,16 @@ export function pyodidePackageDir(): string {
   return path.dirname(require.resolve('pyodide'));
 }
 
-/** True when `unshare --net` can start a process in a new, empty network namespace here. */
+/** True when `unshare` can start a process in new network and PID namespaces here. */
 export function canIsolateNetwork(): boolean {
-  const probe = spawnSync('unshare', ['--net', '--', 'true'], { stdio: 'ignore', timeout: 5_000 });
+  const probe = spawnSync('unshare', ['--net', '--pid', '--fork', '--', 'true'], { stdio: 'ignore', timeout: 5_000 });
   return probe.status === 0;
 }
 
 export interface HostLaunchOptions {
   poolSize: number;
   memoryLimitBytes: number;
-  packageCacheDir?: string;
+  packagePlan?: PackagePlanSettings;
   isolateNetwork: boolean;
   /** Cap on the events and printed text one run may send, in characters. */
   runOutputMaxChars: number;
@@ -70,7 +71,7 @@ export function buildHostLaunch(options: HostLaunchOptions): HostLaunch {
     workerScriptPath: path.join(sandboxDir, 'worker.js'),
     pyodideModuleUrl: pathToFileURL(path.join(pyodideDir, 'pyodide.mjs')).href,
     pyodideIndexPath: pyodideDir + path.sep,
-    packageCacheDir: options.packageCacheDir,
+    packagePlan: options.packagePlan,
     runtimePath: pythonRuntimePath,
     tablePath: existsSync(tablePath) ? tablePath : undefined,
     poolSize: options.poolSize,
@@ -79,7 +80,7 @@ export function buildHostLaunch(options: HostLaunchOptions): HostLaunch {
     runOutputMaxChars: options.runOutputMaxChars,
   };
 
-  const readable = [pyodideDir, sandboxDir, settings.runtimePath, settings.tablePath, options.packageCacheDir];
+  const readable = [pyodideDir, sandboxDir, settings.runtimePath, settings.tablePath, options.packagePlan?.cacheDir];
   const nodeArgs = [
     '--experimental-permission',
     // Node 20 takes one path per flag; a comma-separated list is read as a single path.
@@ -93,7 +94,10 @@ export function buildHostLaunch(options: HostLaunchOptions): HostLaunch {
   ];
 
   if (options.isolateNetwork) {
-    return { command: 'unshare', args: ['--net', '--', process.execPath, ...nodeArgs], settings };
+    // --net: an empty network namespace. --pid: the host cannot signal processes outside
+    // it, such as the API process. --kill-child: killing unshare kills the host too.
+    const unshareArgs = ['--net', '--pid', '--fork', '--kill-child', '--'];
+    return { command: 'unshare', args: [...unshareArgs, process.execPath, ...nodeArgs], settings };
   }
   return { command: process.execPath, args: nodeArgs, settings };
 }

@@ -1,5 +1,6 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { RunnerOutcome } from '../runner.js';
+import type { PackagePlanSettings } from './packages/planner.js';
 import type { SandboxRunRequest } from '@policy-logic-studio/shared';
 
 /**
@@ -41,7 +42,8 @@ export interface WorkerSetup {
   pyodideModuleUrl: string;
   /** Folder holding pyodide.asm.wasm and python_stdlib.zip, with a trailing slash. */
   pyodideIndexPath: string;
-  packageCacheDir?: string;
+  /** Which packages a run may load and where their cached files are; none when absent. */
+  packagePlan?: PackagePlanSettings;
   runtimeSource: string;
   /** Source of table.py, when that file exists. */
   tableSource?: string;

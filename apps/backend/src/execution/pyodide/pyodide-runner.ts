@@ -10,6 +10,7 @@ import { pino, type Logger } from 'pino';
 import type { SandboxEvent, SandboxRunRequest } from '@policy-logic-studio/shared';
 import type { RunnerHealth, RunnerOutcome, RunOptions, ScriptRunner } from '../runner.js';
 import type { HostCommand, HostReport, PoolStatus } from './host-protocol.js';
+import type { PackagePlanSettings } from './packages/planner.js';
 import { buildHostLaunch, canIsolateNetwork, DEFAULT_MEMORY_LIMIT_BYTES, splitMemoryLimit } from './host-launch.js';
 
 export interface PyodideRunnerOptions {
@@ -17,8 +18,8 @@ export interface PyodideRunnerOptions {
   poolSize?: number;
   /** Memory cap of one run: JavaScript heap plus WebAssembly memory. */
   memoryLimitBytes?: number;
-  /** Folder of cached Pyodide package wheels the host may read. */
-  packageCacheDir?: string;
+  /** Packages a run may load from the package cache; without it, scripts get the standard library only. */
+  packages?: PackagePlanSettings;
   logger?: Logger;
 }
 
@@ -40,7 +41,7 @@ export class PyodideRunner implements ScriptRunner {
 
   private readonly poolSize: number;
   private readonly memoryLimitBytes: number;
-  private readonly packageCacheDir?: string;
+  private readonly packagePlan?: PackagePlanSettings;
   private readonly logger: Logger;
   private readonly runs = new Map<string, PendingRun>();
   private host?: ChildProcess;
@@ -53,7 +54,7 @@ export class PyodideRunner implements ScriptRunner {
   constructor(options: PyodideRunnerOptions = {}) {
     this.poolSize = options.poolSize ?? DEFAULT_POOL_SIZE;
     this.memoryLimitBytes = options.memoryLimitBytes ?? DEFAULT_MEMORY_LIMIT_BYTES;
-    this.packageCacheDir = options.packageCacheDir;
+    this.packagePlan = options.packages;
     this.logger = (options.logger ?? pino({ enabled: false })).child({ component: 'pyodide-runner' });
     if (!Number.isInteger(this.poolSize) || this.poolSize < 1) {
       throw new Error(`PyodideRunner: poolSize must be a positive integer, got ${this.poolSize}`);
@@ -130,7 +131,7 @@ export class PyodideRunner implements ScriptRunner {
     const launch = buildHostLaunch({
       poolSize: this.poolSize,
       memoryLimitBytes: this.memoryLimitBytes,
-      packageCacheDir: this.packageCacheDir,
+      packagePlan: this.packagePlan,
       isolateNetwork: this.networkIsolation,
       runOutputMaxChars: RUN_OUTPUT_MAX_CHARS,
     });

@@ -9,6 +9,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { HostCommand, HostReport } from './host-protocol.js';
+import type { PackagePlanSettings } from './packages/planner.js';
 import { WorkerPool } from './worker-pool.js';
 
 /** Settings passed by the API process as the single command-line argument (JSON). */
@@ -16,7 +17,7 @@ export interface HostSettings {
   workerScriptPath: string;
   pyodideModuleUrl: string;
   pyodideIndexPath: string;
-  packageCacheDir?: string;
+  packagePlan?: PackagePlanSettings;
   runtimePath: string;
   tablePath?: string;
   poolSize: number;
@@ -46,7 +47,7 @@ function createPool(settings: HostSettings): WorkerPool {
     setup: {
       pyodideModuleUrl: settings.pyodideModuleUrl,
       pyodideIndexPath: settings.pyodideIndexPath,
-      packageCacheDir: settings.packageCacheDir,
+      packagePlan: settings.packagePlan,
       runtimeSource: readFileSync(settings.runtimePath, 'utf8'),
       tableSource: settings.tablePath === undefined ? undefined : readFileSync(settings.tablePath, 'utf8'),
       wasmMemoryMaxBytes: settings.wasmMemoryMaxBytes,

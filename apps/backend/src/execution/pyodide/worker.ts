@@ -10,6 +10,7 @@ import os from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { SandboxRunRequest } from '@policy-logic-studio/shared';
 import type { WorkerCommand, WorkerReport, WorkerSetup } from './host-protocol.js';
+import { preparePackages } from './packages/prepare-packages.js';
 
 type LoadPyodide = typeof import('pyodide').loadPyodide;
 type Pyodide = Awaited<ReturnType<LoadPyodide>>;
@@ -84,7 +85,7 @@ async function loadInterpreter(): Promise<Pyodide> {
   const discard = (): void => {};
   const pyodide = await loadPyodide({
     indexURL: setup.pyodideIndexPath,
-    packageCacheDir: setup.packageCacheDir,
+    packageCacheDir: setup.packagePlan?.cacheDir,
     jsglobals: restrictedJsGlobals(),
     // runtime.py captures Python's print; this only catches native writes to fd 1 and 2.
     stdout: discard,
@@ -110,10 +111,18 @@ async function loadInterpreter(): Promise<Pyodide> {
 
 async function runScript(pyodide: Pyodide, request: SandboxRunRequest): Promise<void> {
   const emit = (eventJson: string): void => report({ type: 'sandbox:event', eventJson });
+
+  // Packages load before runtime.py hardens the interpreter, which blocks Pyodide's loader.
+  const prepared = await preparePackages(pyodide, { script: request.script, prelude: request.prelude }, setup.packagePlan);
+  if (prepared.error !== undefined) {
+    emit(JSON.stringify({ type: 'sandbox:error', error: prepared.error }));
+    return;
+  }
+
   const runtime = pyodide.pyimport('runtime');
   const runRequest = runtime.run_request;
   try {
-    await runRequest.callKwargs(JSON.stringify(request), emit, { packages: [] });
+    await runRequest.callKwargs(JSON.stringify(request), emit, { packages: prepared.packages });
   } finally {
     runRequest.destroy();
     runtime.destroy();
