@@ -26,6 +26,8 @@ const EXIT_GRACE_MS = 2_000;
 /** How long the engine gets to confirm removal of a killed container. */
 const REMOVAL_WAIT_MS = 10_000;
 const STDERR_TAIL_CHARS = 8_192;
+/** How long output may keep arriving after the container is gone. */
+const OUTPUT_DRAIN_MS = 2_000;
 
 export interface ContainerRunSettings extends SandboxLimits {
   socketPath: string;
@@ -56,6 +58,10 @@ export class ContainerRun {
   private stderrTail = '';
   private timer: NodeJS.Timeout | undefined;
   private graceTimer: NodeJS.Timeout | undefined;
+  private giveUpTimer: NodeJS.Timeout | undefined;
+  /** Resolves REMOVAL_WAIT_MS after a stop, so an engine that never confirms cannot hang the run. */
+  private readonly stopDeadline: Promise<undefined>;
+  private startStopDeadline: () => void = () => undefined;
   private readonly parser: EventLineParser;
 
   constructor(
@@ -68,6 +74,11 @@ export class ContainerRun {
     // Escaped JSON can be six times longer than the value it carries.
     const maxLineBytes = Math.max(request.limits.valueMaxBytes, request.limits.stdoutMaxChars) * 6 + 1024 * 1024;
     this.parser = new EventLineParser((event) => this.handleEvent(event), maxLineBytes);
+    this.stopDeadline = new Promise((resolve) => {
+      this.startStopDeadline = () => {
+        this.giveUpTimer = setTimeout(() => resolve(undefined), REMOVAL_WAIT_MS);
+      };
+    });
   }
 
   async execute(): Promise<RunnerOutcome> {
@@ -103,7 +114,8 @@ export class ContainerRun {
     this.timer = setTimeout(() => this.stop('timeout'), this.options.timeoutMs);
     this.writeRequest();
 
-    const [exitCode] = await Promise.all([exited, this.outputEnded()]);
+    const exitCode = await Promise.race([exited, this.stopDeadline]);
+    await Promise.race([this.outputEnded(), delay(OUTPUT_DRAIN_MS)]);
     return this.decideOutcome(exitCode);
   }
 
@@ -242,6 +254,7 @@ export class ContainerRun {
     if (reason === 'abort' && !this.sawFinalEvent) {
       this.status = 'cancelled';
     }
+    this.startStopDeadline();
     void this.removeContainer();
   }
 
@@ -290,6 +303,7 @@ export class ContainerRun {
   private async cleanup(): Promise<void> {
     clearTimeout(this.timer);
     clearTimeout(this.graceTimer);
+    clearTimeout(this.giveUpTimer);
     this.attachStream?.destroy();
     await this.removeContainer();
   }
@@ -326,6 +340,10 @@ export class ContainerRun {
     }
     this.logger?.error({ runId: this.request.runId, containerId: container.id }, `sandbox container still present ${REMOVAL_WAIT_MS} ms after removal`);
   }
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }
 
 function memoryBytesFor(memory: string): number {
