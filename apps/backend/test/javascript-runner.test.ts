@@ -230,7 +230,7 @@ describe('JavaScriptRunner done and debug', () => {
     expect(record.outcome).toEqual({ kind: 'exited' });
     expect(doneValues(record)).toEqual([]);
     const error = scriptError(record);
-    expect(error.type).toBe('RangeError');
+    expect(error.type).toBe('ValueTooLargeError');
     expect(error.message).toContain('1000 bytes');
     expect(error.line).toBe(3);
   });
@@ -239,7 +239,13 @@ describe('JavaScriptRunner done and debug', () => {
     // 400 euro signs are 400 characters but 1200 bytes in UTF-8.
     const record = await runScript("done({ text: '€'.repeat(400) });", { limits: { valueMaxBytes: 1000 } });
 
-    expect(scriptError(record).type).toBe('RangeError');
+    expect(scriptError(record).type).toBe('ValueTooLargeError');
+  });
+
+  it('lets scripts catch conversion errors as TypeError', async () => {
+    const record = await runScript("try {\n  done({ f: () => 1 });\n} catch (error) {\n  debug(error instanceof TypeError, error.name);\n}");
+
+    expect(debugCalls(record)).toEqual([[true, 'JsonConversionError']]);
   });
 
   it('fails the run even when the script catches a conversion error', async () => {
@@ -247,7 +253,7 @@ describe('JavaScriptRunner done and debug', () => {
 
     expect(record.outcome).toEqual({ kind: 'exited' });
     const error = scriptError(record);
-    expect(error.type).toBe('TypeError');
+    expect(error.type).toBe('JsonConversionError');
     expect(error.message).toContain('$.callback');
     expect(error.line).toBe(2);
   });
@@ -326,7 +332,7 @@ describe('JavaScriptRunner JSON conversion', () => {
     expect(record.outcome).toEqual({ kind: 'exited' });
     expect(doneValues(record)).toEqual([]);
     const error = scriptError(record);
-    expect(error.type).toBe('TypeError');
+    expect(error.type).toBe('JsonConversionError');
     expect(error.message).toContain(path);
     expect(error.message).toContain(type);
     expect(error.message).toContain('done()');
@@ -550,7 +556,7 @@ describe('JavaScriptRunner limits', () => {
     expect(debugCalls(record)).toHaveLength(2);
     expect(doneValues(record)).toEqual([]);
     const error = scriptError(record);
-    expect(error.type).toBe('RangeError');
+    expect(error.type).toBe('ValueTooLargeError');
     expect(error.message).toContain('1000 bytes');
   });
 

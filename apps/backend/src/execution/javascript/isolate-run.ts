@@ -242,7 +242,7 @@ export class IsolateRun {
     this.emit({
       type: 'sandbox:error',
       error: {
-        type: 'RangeError',
+        type: 'ValueTooLargeError',
         message: `${call} was stopped: the values sent by done() and debug() in this run total more than ${maxBytes} bytes as JSON.`,
         hint: 'Send fewer or smaller values, for example a summary instead of every intermediate result.',
       },

@@ -58,6 +58,21 @@
 
   const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 
+  // The same error names as the Python runtime, so both languages report the same types.
+  class JsonConversionError extends TypeError {
+    constructor(message) {
+      super(message);
+      this.name = 'JsonConversionError';
+    }
+  }
+
+  class ValueTooLargeError extends RangeError {
+    constructor(message) {
+      super(message);
+      this.name = 'ValueTooLargeError';
+    }
+  }
+
   /** Callbacks of pending timers by id, and the run's handler for an error one of them throws. */
   const pendingTimers = new OriginalMap();
   let nextTimerId = 1;
@@ -108,7 +123,7 @@
   /**
    * Converts one `done()` or `debug()` value to a JSON-compatible tree with the same
    * rules as the Python runtime. Non-finite numbers become null and are recorded in
-   * `state.nonFinitePaths`; anything without a JSON form throws a TypeError naming its path.
+   * `state.nonFinitePaths`. Anything without a JSON form throws a JsonConversionError naming its path.
    */
   function convertValue(value, state) {
     switch (typeof value) {
@@ -250,7 +265,7 @@
   }
 
   function unconvertible(state, value, advice) {
-    return new TypeError(
+    return new JsonConversionError(
       `${state.call} received a value that cannot be converted to JSON: ${describeType(value)} at ${formatPath(state.path)}. ${advice}`,
     );
   }
@@ -391,7 +406,7 @@
       // Every UTF-8 character takes 1 to 3 bytes per UTF-16 code unit, so only sizes in between need counting.
       const tooLarge = text.length > valueMaxBytes || (text.length * 3 > valueMaxBytes && utf8ByteLength(text) > valueMaxBytes);
       if (tooLarge) {
-        fatalError = new RangeError(
+        fatalError = new ValueTooLargeError(
           `${call} received a value of ${utf8ByteLength(text)} bytes as JSON, over the limit of ${valueMaxBytes} bytes. Send a smaller value, or split it over several done(value, false) calls.`,
         );
         throw fatalError;
