@@ -46,11 +46,21 @@ export function canIsolateNetwork(): boolean {
   return probe.status === 0;
 }
 
+// When the machine runs out of memory, the kernel kills the sandbox host before the API process.
+const HOST_OOM_SCORE_ADJ = 1000;
+
+/** True when `choom` (util-linux) can raise a process's OOM score here. */
+export function canRaiseOomScore(): boolean {
+  const probe = spawnSync('choom', ['-n', String(HOST_OOM_SCORE_ADJ), '--', 'true'], { stdio: 'ignore', timeout: 5_000 });
+  return probe.status === 0;
+}
+
 export interface HostLaunchOptions {
   poolSize: number;
   memoryLimitBytes: number;
   packagePlan?: PackagePlanSettings;
   isolateNetwork: boolean;
+  raiseOomScore: boolean;
   /** Cap on the events and printed text one run may send, in characters. */
   runOutputMaxChars: number;
 }
@@ -93,11 +103,14 @@ export function buildHostLaunch(options: HostLaunchOptions): HostLaunch {
     JSON.stringify(settings),
   ];
 
+  let command: string[] = [process.execPath, ...nodeArgs];
   if (options.isolateNetwork) {
     // --net: an empty network namespace. --pid: the host cannot signal processes outside
     // it, such as the API process. --kill-child: killing unshare kills the host too.
-    const unshareArgs = ['--net', '--pid', '--fork', '--kill-child', '--'];
-    return { command: 'unshare', args: [...unshareArgs, process.execPath, ...nodeArgs], settings };
+    command = ['unshare', '--net', '--pid', '--fork', '--kill-child', '--', ...command];
   }
-  return { command: process.execPath, args: nodeArgs, settings };
+  if (options.raiseOomScore) {
+    command = ['choom', '-n', String(HOST_OOM_SCORE_ADJ), '--', ...command];
+  }
+  return { command: command[0]!, args: command.slice(1), settings };
 }

@@ -11,7 +11,7 @@ import type { SandboxEvent, SandboxRunRequest } from '@policy-logic-studio/share
 import type { RunnerHealth, RunnerOutcome, RunOptions, ScriptRunner } from '../runner.js';
 import type { HostCommand, HostReport, PoolStatus } from './host-protocol.js';
 import type { PackagePlanSettings } from './packages/planner.js';
-import { buildHostLaunch, canIsolateNetwork, DEFAULT_MEMORY_LIMIT_BYTES, splitMemoryLimit } from './host-launch.js';
+import { buildHostLaunch, canIsolateNetwork, canRaiseOomScore, DEFAULT_MEMORY_LIMIT_BYTES, splitMemoryLimit } from './host-launch.js';
 
 export interface PyodideRunnerOptions {
   /** Warm interpreters kept ready; each serves one run. */
@@ -133,6 +133,7 @@ export class PyodideRunner implements ScriptRunner {
       memoryLimitBytes: this.memoryLimitBytes,
       packagePlan: this.packagePlan,
       isolateNetwork: this.networkIsolation,
+      raiseOomScore: canRaiseOomScore(),
       runOutputMaxChars: RUN_OUTPUT_MAX_CHARS,
     });
     const host = spawn(launch.command, launch.args, {
