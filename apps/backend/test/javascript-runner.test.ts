@@ -706,6 +706,14 @@ describe('JavaScriptRunner console', () => {
     expect(printed(record, 'sandbox:stderr')).toBe('bad Error: oops\n');
   });
 
+  it('applies format specifiers like util.format', async () => {
+    const record = await runScript(
+      "console.log('%s has %d rows (%i%%), ratio %f', 'table', 42, 7.9, '0.5', 'extra');\nconsole.log('%j and %o', { a: 1 }, [1]);\nconsole.log('%s left', );\ndone({});",
+    );
+
+    expect(printed(record, 'sandbox:stdout')).toBe('table has 42 rows (7%), ratio 0.5 extra\n{"a":1} and [1]\n%s left\n');
+  });
+
   it('caps output at stdoutMaxChars with a visible marker', async () => {
     const record = await runScript("for (let i = 0; i < 100000; i++) console.log('x'.repeat(1000));\ndone({ ok: true });", {
       limits: { stdoutMaxChars: 5000 },

@@ -330,6 +330,60 @@
     return `{${fields.join(', ')}}`;
   }
 
+  const FORMAT_SPECIFIER = /%[sdifjoOc%]/g;
+
+  function applySpecifier(specifier, value) {
+    switch (specifier) {
+      case '%s':
+        return typeof value === 'string' ? value : formatForConsole(value, [], 1);
+      case '%d':
+        return typeof value === 'bigint' ? `${value}n` : OriginalString(typeof value === 'object' ? NaN : OriginalNumber(value));
+      case '%i':
+        return typeof value === 'bigint' ? `${value}n` : OriginalString(parseInt(value, 10));
+      case '%f':
+        return OriginalString(parseFloat(value));
+      case '%j':
+        try {
+          return stringifyJson(value);
+        } catch {
+          return '[Circular]';
+        }
+      case '%c':
+        return '';
+      default:
+        return formatForConsole(value, [], 1);
+    }
+  }
+
+  /**
+   * Formats console arguments like Node.js's util.format: a first string argument may
+   * contain %s, %d, %i, %f, %j, %o, %O, %c and %%, and other arguments follow, separated by spaces.
+   */
+  function formatConsoleLine(values) {
+    let rest = values;
+    let head = '';
+    if (typeof values[0] === 'string' && values[0].includes('%')) {
+      let next = 1;
+      head = values[0].replace(FORMAT_SPECIFIER, (specifier) => {
+        if (specifier === '%%') {
+          return '%';
+        }
+        if (next >= values.length) {
+          return specifier;
+        }
+        const value = values[next];
+        next += 1;
+        return applySpecifier(specifier, value);
+      });
+      rest = values.slice(next);
+    } else if (values.length > 0) {
+      head = formatForConsole(values[0], [], 0);
+      rest = values.slice(1);
+    }
+    const tail = rest.map((value) => formatForConsole(value, [], 0));
+    return [head, ...tail].join(' ');
+  }
+
   async function startRun(sendEvent, inputJson, stdoutMaxChars, valueMaxBytes, maxEvents, userFunction) {
     const input = parseJson(inputJson);
     let forwardedEvents = 0;
@@ -371,8 +425,7 @@
 
     function printer(streamName) {
       return function print(...values) {
-        const parts = values.map((value) => formatForConsole(value, [], 0));
-        writeOutput(streamName, `${parts.join(' ')}\n`);
+        writeOutput(streamName, `${formatConsoleLine(values)}\n`);
       };
     }
 
