@@ -380,6 +380,23 @@ describe('JavaScriptRunner errors', () => {
     expect(scriptError(record).line).toBe(3);
   });
 
+  it('shortens a huge error message', async () => {
+    const record = await runScript("throw new Error('x'.repeat(1000000));");
+
+    const error = scriptError(record);
+    expect(error.type).toBe('Error');
+    expect(error.message.length).toBeLessThanOrEqual(10_001);
+    expect(error.message).toContain('…');
+  });
+
+  it('shortens long keys in warning paths', async () => {
+    const record = await runScript("done({ ['k'.repeat(100000)]: NaN });");
+
+    const [warning] = warnings(record);
+    expect(warning?.code).toBe('non-finite-number');
+    expect(warning?.message.length).toBeLessThan(500);
+  });
+
   it('describes a thrown non-error value', async () => {
     const record = await runScript("throw { code: 42 };");
 

@@ -33,6 +33,8 @@ export interface IsolateRunLimits {
 }
 
 const ISOLATE_TIMEOUT_MESSAGE = 'Script execution timed out.';
+/** Host-side bound on an error's or warning's text, whatever the isolate sends. */
+const MAX_EVENT_TEXT_CHARS = 20_000;
 const MEMORY_LIMIT_MESSAGE = 'memory limit';
 
 export class IsolateRun {
@@ -219,12 +221,17 @@ export class IsolateRun {
 
   private onWarning(code: unknown, message: unknown): void {
     if (typeof code === 'string' && typeof message === 'string') {
-      this.emit({ type: 'sandbox:warning', code, message });
+      this.emit({ type: 'sandbox:warning', code: code.slice(0, 100), message: message.slice(0, MAX_EVENT_TEXT_CHARS) });
     }
   }
 
   private onError(name: unknown, message: unknown, stack: unknown): void {
-    const error = runtimeErrorFrom(String(name), String(message), typeof stack === 'string' ? stack : '', this.layout);
+    const error = runtimeErrorFrom(
+      String(name).slice(0, 200),
+      String(message).slice(0, MAX_EVENT_TEXT_CHARS),
+      typeof stack === 'string' ? stack.slice(0, MAX_EVENT_TEXT_CHARS) : '',
+      this.layout,
+    );
     this.emitTruncationMarkers();
     this.emit({ type: 'sandbox:error', error });
     this.settle({ kind: 'exited' });

@@ -53,6 +53,9 @@
   /** Minimum time between two reports of truncated output characters to the host. */
   const DROPPED_REPORT_INTERVAL_MS = 100;
 
+  /** Longest JSON path shown in a warning or error, and longest error message or stack sent to the host. */
+  const MAX_PATH_CHARS = 200;
+  const MAX_ERROR_TEXT_CHARS = 10_000;
   /** Pending `setTimeout` calls allowed at once, so a script cannot fill the host with timers. */
   const MAX_PENDING_TIMERS = 1000;
 
@@ -91,6 +94,15 @@
     }
   }
 
+  /** Shortens user-controlled text (keys, messages) that ends up in warnings and errors. */
+  function shorten(text, maxChars) {
+    if (text.length <= maxChars) {
+      return text;
+    }
+    const half = Math.floor(maxChars / 2);
+    return `${text.slice(0, half)}…${text.slice(text.length - half)}`;
+  }
+
   function formatPath(segments) {
     let path = '$';
     for (const segment of segments) {
@@ -102,7 +114,7 @@
         path += `[${stringifyJson(segment)}]`;
       }
     }
-    return path;
+    return shorten(path, MAX_PATH_CHARS);
   }
 
   function describeType(value) {
@@ -494,12 +506,13 @@
     function describeError(error) {
       if (error instanceof OriginalError || (error && typeof error === 'object' && 'message' in error)) {
         return {
-          name: OriginalString(error.name ?? 'Error'),
-          message: OriginalString(error.message),
-          stack: typeof error.stack === 'string' ? error.stack : '',
+          name: shorten(OriginalString(error.name ?? 'Error'), MAX_PATH_CHARS),
+          message: shorten(OriginalString(error.message), MAX_ERROR_TEXT_CHARS),
+          stack: typeof error.stack === 'string' ? shorten(error.stack, MAX_ERROR_TEXT_CHARS) : '',
         };
       }
-      return { name: 'Error', message: `A non-error value was thrown: ${formatForConsole(error, [], 1)}`, stack: '' };
+      const shown = shorten(formatForConsole(error, [], 1), MAX_ERROR_TEXT_CHARS);
+      return { name: 'Error', message: `A non-error value was thrown: ${shown}`, stack: '' };
     }
 
     function sendError(error) {
