@@ -1,12 +1,15 @@
 import { useEffect, useState } from 'react';
 
 /** Pages of the app, addressed by the URL hash so the backend serves one index.html. */
-export type Route = { page: 'policies' } | { page: 'policy'; policyId: string };
+export type Route = { page: 'policies' } | { page: 'libraries' } | { page: 'policy'; policyId: string };
 
 export function parseRoute(hash: string): Route {
   const match = /^#\/policies\/([^/]+)$/.exec(hash);
   if (match?.[1]) {
     return { page: 'policy', policyId: decodeURIComponent(match[1]) };
+  }
+  if (hash === LIBRARIES_HREF) {
+    return { page: 'libraries' };
   }
   return { page: 'policies' };
 }
@@ -16,6 +19,8 @@ export function policyHref(policyId: string): string {
 }
 
 export const POLICIES_HREF = '#/';
+
+export const LIBRARIES_HREF = '#/libraries';
 
 export function navigate(href: string): void {
   window.location.hash = href;

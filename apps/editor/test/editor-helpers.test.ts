@@ -37,6 +37,10 @@ describe('parseRoute', () => {
     expect(parseRoute(href)).toEqual({ page: 'policy', policyId: 'a/b c' });
   });
 
+  it('opens the Python library list', () => {
+    expect(parseRoute('#/libraries')).toEqual({ page: 'libraries' });
+  });
+
   it.each(['', '#/', '#/unknown', '#/policies/'])('sends %j to the policy list', (hash) => {
     expect(parseRoute(hash)).toEqual({ page: 'policies' });
   });
