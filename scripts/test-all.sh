@@ -43,5 +43,8 @@ npm run build
 step "Backend unit and integration tests"
 (cd apps/backend && npx vitest run)
 
+step "Editor unit tests"
+npm test -w apps/editor
+
 step "Browser tests"
 (cd e2e && npx playwright test)
