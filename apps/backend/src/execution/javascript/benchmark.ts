@@ -60,6 +60,20 @@ async function series(runner: JavaScriptRunner, script: string, runs: number, pa
   return samplesMs;
 }
 
+/** Runs `concurrency` trivial scripts at a time and returns completed runs per second. */
+async function throughput(runner: JavaScriptRunner, script: string, runs: number, concurrency: number): Promise<number> {
+  const started = performance.now();
+  let nextRun = 0;
+  const worker = async () => {
+    while (nextRun < runs) {
+      nextRun += 1;
+      await timeRun(runner, script, `bench-parallel-${nextRun}`);
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  return runs / ((performance.now() - started) / 1000);
+}
+
 /** Largest delay of a 10 ms interval timer while a script busy-loops for `busyMs`. */
 async function eventLoopLagDuringBusyLoop(runner: JavaScriptRunner, busyMs: number): Promise<number> {
   let maxLagMs = 0;
@@ -90,6 +104,7 @@ async function main(): Promise<void> {
   report('mathjs, idle service (spare ready)', await series(runner, withMathjs, Math.min(runs, 50), 200));
   report('formulajs, first run (no spare yet)', [await timeRun(runner, withFormulajs, 'bench-formulajs-first')]);
   report('formulajs, idle service (spare ready)', await series(runner, withFormulajs, Math.min(runs, 50), 50));
+  console.log(`trivial, 8 at a time: ${(await throughput(runner, trivial, runs, 8)).toFixed(0)} runs/s`);
   await runner.close();
 
   const unpooled = new JavaScriptRunner({ keepSpareIsolates: false });

@@ -511,8 +511,8 @@
           stack: typeof error.stack === 'string' ? shorten(error.stack, MAX_ERROR_TEXT_CHARS) : '',
         };
       }
-      const shown = shorten(formatForConsole(error, [], 1), MAX_ERROR_TEXT_CHARS);
-      return { name: 'Error', message: `A non-error value was thrown: ${shown}`, stack: '' };
+      const thrownText = shorten(formatForConsole(error, [], 1), MAX_ERROR_TEXT_CHARS);
+      return { name: 'Error', message: `A non-error value was thrown: ${thrownText}`, stack: '' };
     }
 
     function sendError(error) {
