@@ -20,7 +20,7 @@ export class PolicyService {
     return this.store.list();
   }
 
-  /** A saved policy; its schemas carry the default system fields, added on load when missing. */
+  /** Return a saved policy, adding the default system fields to any schema that lacks them. */
   get(id: string): StoredPolicy {
     return withSchemaSystemFields(this.store.get(id));
   }
@@ -75,7 +75,7 @@ export class PolicyService {
     return this.get(id).policy;
   }
 
-  /** The Custom Logic block with `tag` in a saved policy. */
+  /** Find the Custom Logic block with `tag` in a saved policy. */
   findBlock(policyId: string, tag: string): PolicyBlock {
     const block = findBlockByTag(this.store.get(policyId).policy.config, tag);
     if (!block) {
@@ -92,14 +92,14 @@ export class PolicyService {
   }
 
   /**
-   * A VC document schema stored with the policy, by `$id` or Guardian's `iri`
+   * Find a VC document schema stored with the policy by `$id` or Guardian's `iri`
    * (`#<uuid>`), with the default system fields added.
    */
   findSchema(policyId: string, schemaId: string): DocumentSchema | undefined {
-    const wanted = normalizeSchemaId(schemaId);
+    const requested = normalizeSchemaId(schemaId);
     return this.listSchemas(policyId).find((schema) => {
       const candidate = schema as { $id?: unknown; iri?: unknown };
-      return [candidate.$id, candidate.iri].some((id) => typeof id === 'string' && normalizeSchemaId(id) === wanted);
+      return [candidate.$id, candidate.iri].some((id) => typeof id === 'string' && normalizeSchemaId(id) === requested);
     });
   }
 
