@@ -308,7 +308,7 @@ export const CONVERSION_RULES: { name: string; expression: string; json: JsonVal
   { name: 'non-ASCII text', expression: "'Zürich ✓'", json: 'Zürich ✓' },
 ];
 
-/** A script that sends every conversion rule's expression to done(), in table order. */
+/** Builds a script that sends every conversion rule's expression to done(), in table order. */
 export function conversionScript(): string {
   const lines = ['import dataclasses, datetime, decimal, enum, fractions, uuid'];
   for (const rule of CONVERSION_RULES) {

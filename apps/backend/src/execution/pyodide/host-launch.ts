@@ -15,8 +15,8 @@ const MB = 1024 * 1024;
 
 export const DEFAULT_MEMORY_LIMIT_BYTES = 512 * MB;
 
-// Pyodide 0.26 needs about 40 MB of JavaScript heap to load; the rest of a run's
-// memory goes to the WebAssembly heap, where Python objects live.
+// Python objects live in the WebAssembly memory, so it gets most of a run's memory.
+// The JavaScript heap only needs room for Pyodide's loader and the event traffic.
 const MIN_JS_HEAP_MB = 64;
 const MAX_JS_HEAP_MB = 256;
 const MIN_WASM_MEMORY_BYTES = 128 * MB;
@@ -34,7 +34,7 @@ export function splitMemoryLimit(memoryLimitBytes: number): MemoryBudget {
   return { jsHeapMaxMb, wasmMemoryMaxBytes };
 }
 
-/** The folder of the installed `pyodide` package (pyodide.mjs, the wasm binary, the standard library). */
+/** Returns the folder of the installed `pyodide` package (pyodide.mjs, the wasm binary, the standard library). */
 export function pyodidePackageDir(): string {
   const require = createRequire(import.meta.url);
   return path.dirname(require.resolve('pyodide'));

@@ -42,7 +42,7 @@ export interface WorkerSetup {
   pyodideModuleUrl: string;
   /** Folder holding pyodide.asm.wasm and python_stdlib.zip, with a trailing slash. */
   pyodideIndexPath: string;
-  /** Which packages a run may load and where their cached files are; none when absent. */
+  /** Packages a run may load and the folder of their cached files. Without it, runs get the standard library only. */
   packagePlan?: PackagePlanSettings;
   runtimeSource: string;
   /** Source of table.py, when that file exists. */

@@ -1,10 +1,10 @@
 /**
  * Entry point of the sandbox host process, which owns the Pyodide worker threads.
  *
- * The API process starts it under Node's permission model (read access to the Pyodide
- * runtime, these compiled files, runtime.py and the package cache only; no writes, no
- * child processes), with an empty environment and, where possible, in an empty network
- * namespace. It talks to the API process over the IPC channel only: it never logs on
+ * The API process starts it under Node's permission model, which allows reading the
+ * Pyodide runtime, these compiled files, runtime.py and the package cache, and nothing
+ * else: no writes and no child processes. It also gets an empty environment and, where
+ * possible, empty network and PID namespaces. It talks to the API process over the IPC channel only: it never logs on
  * its own and sends `sandbox:log` reports instead.
  */
 import { readFileSync } from 'node:fs';

@@ -31,8 +31,8 @@ function report(message: WorkerReport): void {
 }
 
 /**
- * Answers `process.binding('constants')`, which Emscripten calls at start-up and
- * Node's permission model blocks. Every other binding stays blocked.
+ * Returns the constants for `process.binding('constants')`, which Emscripten calls at
+ * start-up and Node's permission model blocks. Every other binding stays blocked.
  */
 function answerConstantsBinding(): void {
   const target = process as unknown as { binding: (name: string) => unknown };
@@ -65,8 +65,8 @@ function capWasmMemory(maxBytes: number): void {
 }
 
 /**
- * The only globals `import js` can see: an empty object (Pyodide adds properties to it,
- * so it cannot be frozen). Not a boundary: any JavaScript object leads to `Function`.
+ * Creates the only globals `import js` can see: an empty object, not frozen because
+ * Pyodide adds properties to it. Not a boundary, because any JavaScript object leads to `Function`.
  */
 function restrictedJsGlobals(): object {
   return Object.create(null) as object;

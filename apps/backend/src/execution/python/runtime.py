@@ -8,7 +8,7 @@ This file is the only Python that wraps user code, in both execution modes:
   ``run_request(request_json, emit)``, where ``emit`` receives each event as a JSON
   string.
 
-The script sees ``documents``, ``user``, ``artifacts`` and ``sources`` as native Python
+The script gets ``documents``, ``user``, ``artifacts`` and ``sources`` as native Python
 values, the ``table`` helper from ``table.py`` beside this file (when it exists), and
 ``done(result, final=True)`` and ``debug(*values)``. Every value given to ``done`` or
 ``debug`` goes through one set of JSON conversion rules (``docs/json-conversion.md``).
@@ -322,7 +322,7 @@ class CapturedStream(io.TextIOBase):
     """Stand-in for sys.stdout or sys.stderr that keeps at most ``max_chars`` characters.
 
     Text is buffered and sent in chunks. Text beyond the cap is counted, and
-    ``close_run`` appends a marker that says how many characters were not shown.
+    ``close_run`` appends a marker with the number of characters not shown.
     """
 
     def __init__(self, sink, event_type, max_chars):
@@ -540,7 +540,7 @@ class _StubModule(types.ModuleType):
 
 
 class _BlockedModuleFinder(importlib.abc.MetaPathFinder):
-    """Refuse to find removed modules, whoever imports them."""
+    """Raise ImportError for removed modules, for every importer (libraries included)."""
 
     def find_spec(self, fullname, path=None, target=None):
         blocked_name = _module_name_matches(fullname, BLOCKED_MODULES)
@@ -549,13 +549,13 @@ class _BlockedModuleFinder(importlib.abc.MetaPathFinder):
         return None
 
 
-def _make_refusing_function(qualified_name, reason):
-    def refused(*args, **kwargs):
+def _make_blocked_function(qualified_name, reason):
+    def blocked(*args, **kwargs):
         raise PermissionError(f"{qualified_name}() is not allowed in the sandbox: {reason}")
 
-    refused.__name__ = qualified_name.rsplit(".", 1)[-1]
-    refused.__qualname__ = refused.__name__
-    return refused
+    blocked.__name__ = qualified_name.rsplit(".", 1)[-1]
+    blocked.__qualname__ = blocked.__name__
+    return blocked
 
 
 def _replace_functions(table, reason):
@@ -566,7 +566,7 @@ def _replace_functions(table, reason):
             continue
         for name in names:
             if hasattr(module, name):
-                setattr(module, name, _make_refusing_function(f"{module_name}.{name}", reason))
+                setattr(module, name, _make_blocked_function(f"{module_name}.{name}", reason))
 
 
 def _remove_blocked_modules():
