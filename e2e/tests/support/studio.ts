@@ -1,0 +1,79 @@
+import { expect, type Locator, type Page } from '@playwright/test';
+
+/** Opens the policy list, creates a policy named `name` and waits for its editor page. */
+export async function createPolicy(page: Page, name: string): Promise<void> {
+  await page.goto('/');
+  await page.getByLabel('New policy name').fill(name);
+  await page.getByRole('button', { name: 'Create policy' }).click();
+  await expect(page.getByRole('heading', { level: 1, name })).toBeVisible();
+}
+
+/** Adds a Custom Logic block under the selected block and waits until Monaco shows its script. */
+export async function addCustomLogicBlock(page: Page): Promise<void> {
+  await page.getByRole('button', { name: 'Add Custom Logic block' }).click();
+  await expect(page.getByRole('treeitem', { name: /\(Custom Logic\)$/, selected: true })).toBeVisible();
+  await expect(scriptLines(page)).toContainText('done(');
+}
+
+/** Monaco's accessible text area, labelled "Script". */
+export function scriptTextbox(page: Page): Locator {
+  return page.getByRole('textbox', { name: 'Script', exact: true });
+}
+
+// Monaco draws the script as presentation-only line elements with no accessible role, so
+// these two locators use its CSS classes: they are what the author sees on screen.
+
+/** The script's lines as Monaco renders them. */
+export function scriptLines(page: Page): Locator {
+  return page.locator('.monaco-editor .view-lines');
+}
+
+/** The highlighted line number of the line that holds the cursor. */
+export function activeLineNumber(page: Page): Locator {
+  return page.locator('.monaco-editor .line-numbers.active-line-number');
+}
+
+/**
+ * Replaces the whole script through the keyboard: click the editor, select all, then
+ * type line by line. Escape closes the suggestion widget before each Enter, because
+ * Enter would otherwise accept a suggestion. Lines must not start with indentation:
+ * Monaco indents after a line ending in ":" or "{" on its own.
+ */
+export async function typeScript(page: Page, lines: string[]): Promise<void> {
+  await scriptLines(page).click();
+  await page.keyboard.press('ControlOrMeta+A');
+  await page.keyboard.press('Delete');
+  await expect(scriptLines(page)).toHaveText('');
+
+  for (const [index, line] of lines.entries()) {
+    await page.keyboard.type(line);
+    await page.keyboard.press('Escape');
+    if (index < lines.length - 1) {
+      await page.keyboard.press('Enter');
+    }
+  }
+}
+
+/** Opens the Test dialog of the selected Custom Logic block. */
+export async function openTestDialog(page: Page): Promise<Locator> {
+  await page.getByRole('button', { name: 'Test', exact: true }).click();
+  const dialog = page.getByRole('dialog', { name: /^Test “/ });
+  await expect(dialog).toBeVisible();
+  return dialog;
+}
+
+/** Presses Run in the Test dialog and waits until the run's result tabs appear. */
+export async function runTest(dialog: Locator): Promise<void> {
+  await dialog.getByRole('button', { name: 'Run', exact: true }).click();
+  await expect(dialog.getByRole('tablist', { name: 'Run results' })).toBeVisible({ timeout: 60_000 });
+}
+
+/** A result tab of the Test dialog; "Output" is matched exactly because "Printed output" contains it. */
+export function resultTab(dialog: Locator, name: 'Output' | 'Debug log' | 'Printed output' | 'Errors'): Locator {
+  return dialog.getByRole('tab', { name, exact: true });
+}
+
+/** The panel of the selected result tab. */
+export function visibleTabPanel(dialog: Locator): Locator {
+  return dialog.getByRole('tabpanel');
+}
