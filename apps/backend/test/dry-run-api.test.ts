@@ -88,7 +88,7 @@ describe('POST /api/policies/:id/blocks/:tag/dry-run', () => {
   it('answers 422 for input nested deeper than 64 levels', async () => {
     const response = await service.api
       .post('/api/dry-run')
-      .send({ block: { blockType: 'customLogicBlock', expression: 'done(1)' }, input: { documents: [], user: nested(65) } })
+      .send({ block: { blockType: 'customLogicBlock', expression: 'done({ ok: 1 })' }, input: { documents: [], user: nested(65) } })
       .expect(422);
     expect(response.body.error.message).toContain('64 levels');
     expect(response.body.error.details.path).toMatch(/^\$\.user\.a\.a/);
@@ -97,7 +97,7 @@ describe('POST /api/policies/:id/blocks/:tag/dry-run', () => {
   it('accepts input nested exactly 64 levels deep', async () => {
     const response = await service.api
       .post('/api/dry-run')
-      .send({ block: { blockType: 'customLogicBlock', expression: 'done(1)' }, input: { documents: [], user: nested(63) } })
+      .send({ block: { blockType: 'customLogicBlock', expression: 'done({ ok: 1 })' }, input: { documents: [], user: nested(63) } })
       .expect(200);
     expect(response.body.status).toBe('completed');
   });
@@ -106,7 +106,7 @@ describe('POST /api/policies/:id/blocks/:tag/dry-run', () => {
     const response = await service.api
       .post('/api/dry-run')
       .send({
-        block: { blockType: 'customLogicBlock', expression: 'done(1)' },
+        block: { blockType: 'customLogicBlock', expression: 'done({ ok: 1 })' },
         input: { documents: [], sources: Array.from({ length: 100_001 }, (_, index) => index) },
       })
       .expect(413);

@@ -210,12 +210,12 @@ describe('POST /api/dry-run cases', () => {
         block: {
           blockType: 'customLogicBlock',
           selectedScriptLanguage: 'PYTHON',
-          expression: "done(documents[0]['document']['credentialSubject'][0]['amount'] * 2)",
+          expression: "done({'doubled': documents[0]['document']['credentialSubject'][0]['amount'] * 2})",
         },
         input: { documents: [{ amount: 21 }] },
       })
       .expect(200);
-    expect(response.body.results[0].value).toBe(42);
+    expect(response.body.results[0].value).toEqual({ doubled: 42 });
     expect(response.body.wrappedDocuments).toEqual([0]);
     expect(response.body.warnings.map((warning: { code: string }) => warning.code)).toContain('document-wrapped');
   });
