@@ -15,6 +15,8 @@
 #                           (default apps/backend/src/execution/python)
 #   SANDBOX_WORK_DIR        scratch space for the root filesystem (default /var/tmp)
 #   DOCKER_HOST             engine to use, as for the docker CLI
+#
+# With --print-base-image it only prints the tag the base image would have.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -74,10 +76,12 @@ find_security_mirror() {
 mirror=${SANDBOX_DEBIAN_MIRROR:-$(find_mirror)}
 security_mirror=$(find_security_mirror)
 
-command -v docker >/dev/null || fail "the docker CLI is missing; run scripts/docker-engine.sh first"
-docker version --format '{{.Server.Version}}' >/dev/null 2>&1 ||
-  fail "no Docker engine answers (DOCKER_HOST=${DOCKER_HOST:-unix:///var/run/docker.sock}); run scripts/docker-engine.sh first"
-[ -f "$runtime_dir/runtime.py" ] || fail "$runtime_dir/runtime.py not found; set SANDBOX_RUNTIME_DIR to the folder that contains it"
+check_prerequisites() {
+  command -v docker >/dev/null || fail "the docker CLI is missing; run scripts/docker-engine.sh first"
+  docker version --format '{{.Server.Version}}' >/dev/null 2>&1 ||
+    fail "no Docker engine responds (DOCKER_HOST=${DOCKER_HOST:-unix:///var/run/docker.sock}); run scripts/docker-engine.sh first"
+  [ -f "$runtime_dir/runtime.py" ] || fail "$runtime_dir/runtime.py not found; set SANDBOX_RUNTIME_DIR to the folder that contains it"
+}
 
 
 build_base() {
@@ -88,6 +92,9 @@ build_base() {
   rootfs=$(mktemp -d "$work_parent/policy-logic-studio-rootfs.XXXXXX")
   # shellcheck disable=SC2064 # expand now: the trap must clean this run's folder
   trap "umount '$rootfs/proc' 2>/dev/null || true; rm -rf '$rootfs'" EXIT
+  # Without these, a signal ends the script without running the EXIT trap.
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
 
   log "debootstrap $suite from $mirror into $rootfs"
   debootstrap --variant=minbase --include=python3 "$suite" "$rootfs" "$mirror" >"$rootfs.debootstrap.log" 2>&1 ||
@@ -116,6 +123,7 @@ build_base() {
   write_package_versions "$rootfs"
   umount "$rootfs/proc"
   strip_rootfs "$rootfs"
+  check_imports "$rootfs"
 
   log "importing the root filesystem as $base_image"
   tar --numeric-owner -C "$rootfs" -c . | docker import \
@@ -172,6 +180,57 @@ strip_rootfs() {
     "$rootfs"/usr/sbin/policy-rc.d
   find "$rootfs/usr/share/doc" -type f ! -name copyright -delete 2>/dev/null || true
   find "$rootfs/usr/share/doc" -type d -empty -delete 2>/dev/null || true
+  remove_library_tests "$rootfs"
+}
+
+# The libraries' own test suites are about a quarter of the image. A tests package that
+# library code imports (numpy.testing imports numpy._core.tests, astropy imports
+# astropy.tests) is kept, and check_imports then proves that every library still imports.
+remove_library_tests() {
+  chroot "$1" python3 - <<'PYTHON'
+import os
+import re
+import shutil
+import sys
+
+site = "/usr/lib/python3/dist-packages"
+absolute_import = re.compile(r"^\s*(?:from|import)\s+([A-Za-z_][\w.]*\.tests)\b", re.MULTILINE)
+relative_import = re.compile(r"^\s*from\s+(\.+)tests\b", re.MULTILINE)
+
+test_folders = []
+imported = set()
+for folder, subfolders, files in os.walk(site):
+    if os.path.basename(folder) == "tests":
+        test_folders.append(folder)
+        subfolders[:] = []
+        continue
+    for name in files:
+        if not name.endswith(".py") or name == "conftest.py":
+            continue
+        with open(os.path.join(folder, name), encoding="utf-8", errors="replace") as handle:
+            text = handle.read()
+        for module in absolute_import.findall(text):
+            imported.add(os.path.join(site, *module.split(".")))
+        for dots in relative_import.findall(text):
+            base = folder
+            for _ in range(len(dots) - 1):
+                base = os.path.dirname(base)
+            imported.add(os.path.join(base, "tests"))
+
+kept = [folder for folder in test_folders if folder in imported]
+for folder in test_folders:
+    if folder not in imported:
+        shutil.rmtree(folder)
+print(f"removed {len(test_folders) - len(kept)} test folders, kept {len(kept)}: {sorted(kept)}", file=sys.stderr)
+PYTHON
+}
+
+check_imports() {
+  local rootfs=$1
+  # matplotlib caches fonts under HOME, which must stay out of the image.
+  HOME=/tmp MPLCONFIGDIR=/tmp/matplotlib-build chroot "$rootfs" python3 -c 'import numpy, scipy, scipy.optimize, scipy.stats, sympy, pandas, pint, cftime, astropy, astropy.units, statsmodels.api, networkx, sklearn, sklearn.linear_model, xarray, geopandas, rasterio, rioxarray, matplotlib.pyplot, dateutil, six' ||
+    fail "a library no longer imports after the image was trimmed; see the traceback above"
+  rm -rf "$rootfs/tmp/matplotlib-build"
 }
 
 build_layer() {
@@ -215,10 +274,17 @@ build_layer() {
 base_key=$(
   {
     printf '%s\n' "$suite" "${debian_packages[@]}" "$security_mirror"
-    declare -f build_base write_package_versions strip_rootfs
+    declare -f build_base write_package_versions strip_rootfs remove_library_tests check_imports
   } | sha256sum | cut -c1-12
 )
 base_image="$base_repository:$suite-$base_key"
+
+# scripts/docker-engine.sh asks for the tag to tell whether an image's base is current.
+if [ "${1:-}" = --print-base-image ]; then
+  printf '%s\n' "$base_image"
+  exit 0
+fi
+check_prerequisites
 
 started=$(date +%s)
 if docker image inspect "$base_image" >/dev/null 2>&1; then

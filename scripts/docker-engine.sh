@@ -104,10 +104,6 @@ start_engine() {
 
 if engine_responds; then
   log "engine already responds on $socket"
-  # debootstrap is still needed when the image has to be built.
-  if [ "${SKIP_SANDBOX_IMAGE:-0}" != 1 ] && ! docker -H "unix://$socket" image inspect "$image" >/dev/null 2>&1; then
-    install_packages
-  fi
 else
   install_packages
   start_engine
@@ -117,18 +113,29 @@ if [ "${SKIP_SANDBOX_IMAGE:-0}" = 1 ]; then
   exit 0
 fi
 
-# The sandbox layer is rebuilt when the runtime files changed since the image was built;
-# build.sh reuses the base image, so that takes seconds.
+# The image is rebuilt when its runtime files or its base image (Debian release, package
+# list, build steps) differ from what build.sh would produce now. When only the runtime
+# files changed, build.sh reuses the base image, so that takes seconds.
 runtime_dir=$repo_root/apps/backend/src/execution/python
 expected_sha=$(cat "$runtime_dir/runtime.py" $([ -f "$runtime_dir/table.py" ] && echo "$runtime_dir/table.py") | sha256sum | cut -c1-64)
-image_sha=$(docker -H "unix://$socket" image inspect --format '{{ index .Config.Labels "org.policy-logic-studio.runtime-sha256" }}' "$image" 2>/dev/null || true)
+expected_base=$(bash "$repo_root/sandbox-image/build.sh" --print-base-image)
+image_labels=$(docker -H "unix://$socket" image inspect \
+  --format '{{ index .Config.Labels "org.policy-logic-studio.runtime-sha256" }} {{ index .Config.Labels "org.policy-logic-studio.base-image" }}' \
+  "$image" 2>/dev/null || true)
+read -r image_sha image_base <<<"$image_labels" || true
 
-if [ -z "$image_sha" ]; then
+if [ -z "${image_sha:-}" ]; then
   log "image $image missing; building it"
+elif [ "${image_base:-}" != "$expected_base" ]; then
+  log "image $image is built on ${image_base:-an unknown base}, not $expected_base; rebuilding it"
 elif [ "$image_sha" != "$expected_sha" ]; then
   log "image $image contains other runtime files than $runtime_dir; rebuilding its sandbox layer"
 else
   log "image $image present and current"
   exit 0
+fi
+# debootstrap is needed only when the base image has to be built as well.
+if ! docker -H "unix://$socket" image inspect "$expected_base" >/dev/null 2>&1; then
+  install_packages
 fi
 DOCKER_HOST="unix://$socket" PYTHON_SANDBOX_IMAGE="$image" bash "$repo_root/sandbox-image/build.sh"
