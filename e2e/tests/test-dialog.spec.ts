@@ -2,11 +2,15 @@ import { expect, test } from '@playwright/test';
 import {
   activeLineNumber,
   addCustomLogicBlock,
+  clearScript,
   createPolicy,
   openTestDialog,
+  pasteScript,
   resultTab,
   runTest,
+  scriptLines,
   scriptTextbox,
+  typeLines,
   typeScript,
   visibleTabPanel,
 } from './support/studio.js';
@@ -20,28 +24,39 @@ test.beforeEach(async ({ page }, testInfo) => {
 });
 
 test.describe('Test dialog', () => {
-  test('runs a Python script', async ({ page }) => {
+  test('runs a typed Python script', async ({ page }) => {
     await page.getByLabel('Script Language').selectOption({ label: 'Python' });
-    await typeScript(page, [
-      "subjects = [record['document']['credentialSubject'][0] for record in documents]",
-      "total = sum(subject['netElectricityMWh'] for subject in subjects)",
-      "debug('total MWh', total)",
-      "done({'reports': len(subjects), 'totalMWh': total})",
+    await clearScript(page);
+    await typeLines(page, [
+      'total = 0',
+      'for record in documents:',
+      "total += record['document']['credentialSubject'][0]['netElectricityMWh']",
+      '',
     ]);
+    // Monaco keeps the loop body's indentation on the new line, so Backspace ends the loop body.
+    await page.keyboard.press('Backspace');
+    await typeLines(page, ["debug('total MWh', total)", "print('reports:', len(documents))", "done({'reports': len(documents), 'totalMWh': total})"]);
 
     const dialog = await openTestDialog(page);
     await runTest(dialog);
 
     await expect(resultTab(dialog, 'Output')).toHaveAttribute('aria-selected', 'true');
+    await expect(dialog.getByLabel('Run summary')).toContainText('completed');
     await expect(dialog.getByLabel('Result 1')).toContainText(`"totalMWh": ${SAMPLE_TOTAL_MWH}`);
     await expect(dialog.getByLabel('Result 1')).toContainText('"reports": 2');
-    await expect(dialog.getByLabel('Run summary')).toContainText('pyodide');
 
+    // One entry only: a debug() call left inside the loop would log twice.
     await resultTab(dialog, 'Debug log').click();
     await expect(visibleTabPanel(dialog).getByRole('listitem')).toHaveText([`total MWh ${SAMPLE_TOTAL_MWH}`]);
+
+    await resultTab(dialog, 'Printed output').click();
+    await expect(visibleTabPanel(dialog).getByLabel('Standard output')).toHaveText('reports: 2');
+
+    await resultTab(dialog, 'Errors').click();
+    await expect(visibleTabPanel(dialog)).toHaveText('The run raised no error.');
   });
 
-  test('runs a JavaScript script', async ({ page }) => {
+  test('runs a typed JavaScript script', async ({ page }) => {
     await expect(page.getByLabel('Script Language')).toHaveValue('JAVASCRIPT');
     await typeScript(page, [
       'const subjects = documents.map((record) => record.document.credentialSubject[0]);',
@@ -54,6 +69,7 @@ test.describe('Test dialog', () => {
     await runTest(dialog);
 
     await expect(resultTab(dialog, 'Output')).toHaveAttribute('aria-selected', 'true');
+    await expect(dialog.getByLabel('Run summary')).toContainText('completed');
     await expect(dialog.getByLabel('Result 1')).toContainText(`"totalMWh": ${SAMPLE_TOTAL_MWH}`);
     await expect(dialog.getByLabel('Result 1')).toContainText('"reports": 2');
 
@@ -63,13 +79,16 @@ test.describe('Test dialog', () => {
 
   test('error line moves the cursor', async ({ page }) => {
     await page.getByLabel('Script Language').selectOption({ label: 'Python' });
-    await typeScript(page, [
-      "subject = documents[0]['document']['credentialSubject'][0]",
-      'scale = 1',
-      "missing = subject['notInTheReport'] * scale",
-      "done({'value': missing})",
-    ]);
-    // Typing leaves the cursor on the last line.
+    await pasteScript(
+      page,
+      [
+        "subject = documents[0]['document']['credentialSubject'][0]",
+        'scale = 1',
+        "missing = subject['notInTheReport'] * scale",
+        "done({'value': missing})",
+      ].join('\n'),
+    );
+    // Pasting leaves the cursor on the last line.
     await expect(activeLineNumber(page)).toHaveText('4');
 
     const dialog = await openTestDialog(page);
@@ -85,6 +104,9 @@ test.describe('Test dialog', () => {
     await expect(dialog).toBeHidden();
     await expect(activeLineNumber(page)).toHaveText('3');
     await expect(scriptTextbox(page)).toBeFocused();
+
+    await scriptLines(page).getByText("missing = subject['notInTheReport'] * scale").hover();
+    await expect(page.getByText('The last test run failed on line 3.')).toBeVisible();
   });
 
   test('invalid documents JSON disables Run', async ({ page }) => {
@@ -102,7 +124,7 @@ test.describe('Test dialog', () => {
     await documentsField.fill('[{"document": {"credentialSubject": [{"netElectricityMWh": 5}]}}]');
 
     await expect(dialog.getByRole('alert')).toHaveCount(0);
-    await expect(runButton).toBeEnabled();
+    await expect(documentsField).toHaveAttribute('aria-invalid', 'false');
     await runTest(dialog);
     await expect(dialog.getByLabel('Result 1')).toContainText('"netElectricityMWh": 5');
   });
