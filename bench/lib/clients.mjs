@@ -4,27 +4,32 @@
  */
 
 /**
- * Runs `clients` concurrent loops of `sendRequest(signal, clientIndex)` for `windowMs`.
- * Requests still open when the window closes are aborted, so every phase ends within
- * `windowMs` plus the time the aborts take. Returns every result with its `finishedAtMs`
- * (relative to the start) and whether it finished inside the window.
+ * Runs `clients` concurrent loops of `sendRequest(signal, clientIndex)`. No request starts
+ * after `windowMs`; requests still open `drainMs` later are aborted through `signal`, so a
+ * call ends within `windowMs + drainMs` plus the time the aborts take. Returns every result
+ * with its `finishedAtMs` (relative to the start) and whether it finished inside the window.
  */
-export async function runClosedLoop({ clients, windowMs, maxRequests = Number.POSITIVE_INFINITY, sendRequest }) {
+export async function runClosedLoop({ clients, windowMs, drainMs = 0, maxRequests = Number.POSITIVE_INFINITY, sendRequest }) {
   const startedAt = performance.now();
-  const windowEnd = new AbortController();
-  const timer = setTimeout(() => windowEnd.abort(), windowMs);
+  let sending = true;
+  const hardStop = new AbortController();
+  const windowTimer = setTimeout(() => {
+    sending = false;
+  }, windowMs);
+  const hardStopTimer = setTimeout(() => hardStop.abort(), windowMs + drainMs);
   const results = [];
   let sent = 0;
 
   const loop = async (clientIndex) => {
-    while (!windowEnd.signal.aborted && sent < maxRequests) {
+    while (sending && sent < maxRequests) {
       sent += 1;
-      const result = await sendRequest(windowEnd.signal, clientIndex);
+      const result = await sendRequest(hardStop.signal, clientIndex);
       const finishedAtMs = performance.now() - startedAt;
       results.push({ ...result, clientIndex, finishedAtMs, inWindow: finishedAtMs <= windowMs && result.error !== 'aborted' });
     }
   };
   await Promise.all(Array.from({ length: clients }, (_, index) => loop(index)));
-  clearTimeout(timer);
+  clearTimeout(windowTimer);
+  clearTimeout(hardStopTimer);
   return { results, elapsedMs: Math.min(performance.now() - startedAt, windowMs), sent };
 }
