@@ -18,6 +18,11 @@ export interface PyodideRunnerOptions {
   poolSize?: number;
   /** Memory cap of one run: JavaScript heap plus WebAssembly memory. */
   memoryLimitBytes?: number;
+  /**
+   * Cap on the characters of events one run may send; the run crashes past it. Keep it
+   * well above runtime.py's own caps, which a script can bypass from inside the interpreter.
+   */
+  runOutputMaxChars?: number;
   /** Packages a run may load from the package cache; without it, scripts get the standard library only. */
   packages?: PackagePlanSettings;
   logger?: Logger;
@@ -32,9 +37,7 @@ interface PendingRun {
 const DEFAULT_POOL_SIZE = 2;
 const HOST_START_TIMEOUT_MS = 120_000;
 const HOST_RESTART_DELAY_MS = 1_000;
-// Well above the runtime's own caps (printed text, done/debug values), which a script
-// can bypass from inside the interpreter.
-const RUN_OUTPUT_MAX_CHARS = 64 * 1024 * 1024;
+const DEFAULT_RUN_OUTPUT_MAX_CHARS = 64 * 1024 * 1024;
 
 export class PyodideRunner implements ScriptRunner {
   readonly mode = 'pyodide' as const;
@@ -42,6 +45,7 @@ export class PyodideRunner implements ScriptRunner {
   private readonly poolSize: number;
   private readonly memoryLimitBytes: number;
   private readonly packagePlan?: PackagePlanSettings;
+  private readonly runOutputMaxChars: number;
   private readonly logger: Logger;
   private readonly runs = new Map<string, PendingRun>();
   private host?: ChildProcess;
@@ -55,6 +59,7 @@ export class PyodideRunner implements ScriptRunner {
     this.poolSize = options.poolSize ?? DEFAULT_POOL_SIZE;
     this.memoryLimitBytes = options.memoryLimitBytes ?? DEFAULT_MEMORY_LIMIT_BYTES;
     this.packagePlan = options.packages;
+    this.runOutputMaxChars = options.runOutputMaxChars ?? DEFAULT_RUN_OUTPUT_MAX_CHARS;
     this.logger = (options.logger ?? pino({ enabled: false })).child({ component: 'pyodide-runner' });
     if (!Number.isInteger(this.poolSize) || this.poolSize < 1) {
       throw new Error(`PyodideRunner: poolSize must be a positive integer, got ${this.poolSize}`);
@@ -134,7 +139,7 @@ export class PyodideRunner implements ScriptRunner {
       packagePlan: this.packagePlan,
       isolateNetwork: this.networkIsolation,
       raiseOomScore: canRaiseOomScore(),
-      runOutputMaxChars: RUN_OUTPUT_MAX_CHARS,
+      runOutputMaxChars: this.runOutputMaxChars,
     });
     const host = spawn(launch.command, launch.args, {
       // An explicit, empty environment: no variable of the API process reaches the sandbox.
