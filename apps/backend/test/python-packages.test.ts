@@ -1,6 +1,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { zipSync, strToU8 } from 'fflate';
 import { loadPyodide, type PyodideInterface } from 'pyodide';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PackageCacheStatus, PythonLibrary } from '@policy-logic-studio/shared';
@@ -12,6 +13,7 @@ import { preparePackages } from '../src/execution/pyodide/packages/prepare-packa
 import { describeCacheState, readCacheStatusFile } from '../src/execution/pyodide/packages/status-file.js';
 import {
   closedPortUrl,
+  sha256Hex,
   startWheelServer,
   testLibrary,
   writeWheelSource,
@@ -348,6 +350,43 @@ describe('Pyodide package planning without a package source', () => {
     expect(standardLibrary).toEqual({ toLoad: [], packages: [] });
     // The runtime reports the syntax error with its line; planning loads nothing.
     expect(syntaxError).toEqual({ toLoad: [], packages: [] });
+  });
+});
+
+describe('non-wheel packages', () => {
+  it('loads a zip package by its lock name', async () => {
+    // Pyodide ships some standard-library modules as zip files; this one stands in for pydoc_data.
+    const content = zipSync({ 'pydoc_data/__init__.py': strToU8('VALUE = "from the cache"\n') });
+    const sourceFolder = temporaryFolder('zip-source');
+    writeFileSync(path.join(sourceFolder, 'pydoc_data-1.0.0.zip'), content);
+    const lock = {
+      info: { version: '0.26.4' },
+      packages: {
+        'pydoc-data': {
+          name: 'pydoc_data',
+          version: '1.0.0',
+          file_name: 'pydoc_data-1.0.0.zip',
+          install_dir: 'stdlib',
+          sha256: sha256Hex(content),
+          package_type: 'cpython_module',
+          imports: ['pydoc_data'],
+          depends: [],
+          shared_library: true,
+        },
+      },
+    };
+    const libraries: PythonLibrary[] = [{ ...testLibrary('pydoc_data', '1.0.0'), importNames: ['pydoc_data'] }];
+    const catalog = new PackageCatalog({ libraries, lock });
+    const cacheDir = temporaryFolder('zip-cache');
+    await cacheFor(catalog, cacheDir, `file://${sourceFolder}/`).warmUp();
+    const settings = catalog.planSettings({ cacheDir, sourceUrl: `file://${sourceFolder}/` });
+    const pyodide = await freshPyodide(cacheDir);
+
+    const prepared = await preparePackages(pyodide, { script: 'import pydoc_data\n' }, settings);
+
+    expect(prepared.error).toBeUndefined();
+    expect(prepared.packages).toEqual(['pydoc_data']);
+    expect(pyodide.runPython('import pydoc_data\npydoc_data.VALUE')).toBe('from the cache');
   });
 });
 
