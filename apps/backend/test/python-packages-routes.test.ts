@@ -69,11 +69,11 @@ describe('production library table', () => {
   it('keeps removed libraries out of the loadable set', () => {
     for (const name of ['duckdb', 'sqlalchemy', 'bokeh', 'altair', 'cartopy', 'seaborn']) {
       expect(settings.packages[name], name).toBeUndefined();
-      expect(settings.refusedImports[name]?.category, name).toBe('removed');
+      expect(settings.rejectedImports[name]?.category, name).toBe('removed');
     }
-    expect(settings.refusedImports.duckdb?.reason).toContain('pandas');
-    expect(settings.refusedImports.rasterio?.category).toBe('docker-only');
-    expect(settings.refusedImports.rioxarray?.category).toBe('docker-only');
+    expect(settings.rejectedImports.duckdb?.reason).toContain('pandas');
+    expect(settings.rejectedImports.rasterio?.category).toBe('docker-only');
+    expect(settings.rejectedImports.rioxarray?.category).toBe('docker-only');
   });
 });
 

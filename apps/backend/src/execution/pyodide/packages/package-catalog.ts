@@ -13,7 +13,7 @@ import {
   type LockFile,
   type LockPackage,
 } from './lock-file.js';
-import type { PackagePlanSettings, RefusedImport } from './planner.js';
+import type { PackagePlanSettings, RejectedImport } from './planner.js';
 import { SUPPLEMENTARY_LOCK_PACKAGES } from './supplementary-lock.js';
 
 /** Source of the packages when `PYODIDE_PACKAGE_BASE_URL` is not set: the Pyodide CDN. */
@@ -72,13 +72,13 @@ export class PackageCatalog {
       sourceUrl: options.sourceUrl,
       packages,
       importNames,
-      refusedImports: this.refusedImports(importNames),
+      rejectedImports: this.rejectedImports(importNames),
       verifySha256: options.verifySha256 ?? true,
     };
   }
 
-  private refusedImports(importNames: Record<string, string>): Record<string, RefusedImport> {
-    const refused: Record<string, RefusedImport> = {};
+  private rejectedImports(importNames: Record<string, string>): Record<string, RejectedImport> {
+    const rejected: Record<string, RejectedImport> = {};
     for (const library of this.libraries) {
       if (library.category !== 'removed' && library.category !== 'docker-only') {
         continue;
@@ -86,11 +86,11 @@ export class PackageCatalog {
       for (const moduleName of library.importNames) {
         // A module that an allowlisted package provides stays importable.
         if (importNames[moduleName] === undefined) {
-          refused[moduleName] = { library: library.name, category: library.category, reason: library.reason ?? 'it is not supported' };
+          rejected[moduleName] = { library: library.name, category: library.category, reason: library.reason ?? 'it is not supported' };
         }
       }
     }
-    return refused;
+    return rejected;
   }
 
   /** A table version that differs from the lock file's is a mistake in one of them. */

@@ -16,7 +16,7 @@ import { canonicalPackageName, type LockPackage } from './lock-file.js';
 import { describeCacheState, readCacheStatusFile } from './status-file.js';
 
 /** Reason a library in the table cannot be imported in Pyodide mode. */
-export interface RefusedImport {
+export interface RejectedImport {
   library: string;
   category: 'removed' | 'docker-only';
   reason: string;
@@ -32,7 +32,7 @@ export interface PackagePlanSettings {
   /** Top-level module name to the canonical name of the package that provides it. */
   importNames: Record<string, string>;
   /** Top-level module name of a removed or Docker-only library to the reason. */
-  refusedImports: Record<string, RefusedImport>;
+  rejectedImports: Record<string, RejectedImport>;
   /** Hash every file before loading it, so a file changed after the warm-up is rejected. */
   verifySha256: boolean;
 }
@@ -99,9 +99,9 @@ export function cachedFilePath(settings: Pick<PackagePlanSettings, 'cacheDir'>, 
 
 /** Checks an import that no allowlisted package provides: fine for the standard library, an error otherwise. */
 function checkUnlistedImport(found: LocatedImport, settings: PackagePlanSettings): ScriptError | undefined {
-  const refused = settings.refusedImports[found.module];
-  if (refused !== undefined && !found.optional) {
-    return refusedImportError(found, refused);
+  const rejected = settings.rejectedImports[found.module];
+  if (rejected !== undefined && !found.optional) {
+    return rejectedImportError(found, rejected);
   }
   // The standard library and modules built into the interpreter need no package;
   // runtime.py decides at import time which of them a script may use. A guarded import
@@ -117,18 +117,18 @@ function checkUnlistedImport(found: LocatedImport, settings: PackagePlanSettings
   };
 }
 
-function refusedImportError(found: LocatedImport, refused: RefusedImport): ScriptError {
-  if (refused.category === 'docker-only') {
+function rejectedImportError(found: LocatedImport, rejected: RejectedImport): ScriptError {
+  if (rejected.category === 'docker-only') {
     return {
       type: 'ModuleNotAllowedError',
-      message: `Library '${refused.library}' (imported ${where(found)}) is available in Docker mode only, because it ${refused.reason}.`,
+      message: `Library '${rejected.library}' (imported ${where(found)}) is available in Docker mode only, because it ${rejected.reason}.`,
       hint: `Run the backend with PYTHON_SANDBOX_MODE=docker, or use a library listed in ${LIBRARIES_LOCATION}.`,
       ...lineOf(found),
     };
   }
   return {
     type: 'ModuleNotAllowedError',
-    message: `Library '${refused.library}' (imported ${where(found)}) was removed from the supported Python libraries: ${refused.reason}.`,
+    message: `Library '${rejected.library}' (imported ${where(found)}) was removed from the supported Python libraries: ${rejected.reason}.`,
     hint: `Remove the import; ${LIBRARIES_LOCATION} lists the supported libraries.`,
     ...lineOf(found),
   };
