@@ -5,7 +5,7 @@
 # `docker build` adds the sandbox layer (runtime.py, user 1001, entrypoint) on top.
 #
 # The base image is tagged with a hash of everything that goes into it, so it is built
-# once and reused; changing the runtime files only rebuilds the thin sandbox layer.
+# once and reused. Changing the runtime files only rebuilds the thin sandbox layer.
 #
 # Environment:
 #   PYTHON_SANDBOX_IMAGE    tag of the result (default: the value in .env or .env.defaults)
@@ -279,7 +279,7 @@ base_key=$(
 )
 base_image="$base_repository:$suite-$base_key"
 
-# scripts/docker-engine.sh asks for the tag to tell whether an image's base is current.
+# scripts/docker-engine.sh compares this tag with an image's label to find a stale base.
 if [ "${1:-}" = --print-base-image ]; then
   printf '%s\n' "$base_image"
   exit 0
