@@ -219,6 +219,17 @@ describeWithDocker('DockerRunner', probe, () => {
     expect(await listSandboxContainers({ runId: run.runId })).toEqual([]);
   });
 
+  it.each([0, 20, 50, 100, 200, 400])('cancels a run aborted after %i ms', async (delayMs) => {
+    // Depending on the engine's speed the abort lands while the container is created,
+    // attached, started or running; every one of these must end as cancelled.
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), delayMs);
+    const run = await runScript(runner, 'import time\ntime.sleep(30)', { signal: controller.signal, timeoutMs: 30_000 });
+
+    expect(run.outcome).toEqual({ kind: 'cancelled' });
+    expect(await listSandboxContainers({ runId: run.runId })).toEqual([]);
+  });
+
   it('returns cancelled at once for an aborted signal', async () => {
     const controller = new AbortController();
     controller.abort();

@@ -110,7 +110,10 @@ export class ContainerRun {
       return this.finishCrashed(startFailureError(this.settings.socketPath, this.settings.image, error));
     }
 
-    this.status = 'running';
+    // An abort that arrived while the container started has already set the final status.
+    if (this.status === 'creating') {
+      this.status = 'running';
+    }
     this.timer = setTimeout(() => this.stop('timeout'), this.options.timeoutMs);
     this.writeRequest();
 
