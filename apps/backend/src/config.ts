@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import dotenv from 'dotenv';
 import { memoryToBytes, parseSandboxCpus, parseSandboxMemory, parseSandboxPids } from './execution/docker/limits.js';
+import { normalizeSourceUrl } from './execution/pyodide/packages/package-cache.js';
 import { repositoryRoot } from './paths.js';
 
 /**
@@ -31,7 +32,7 @@ export interface Config {
   pythonTimeoutMs: number;
   javascriptTimeoutMs: number;
   dryRunTimeoutMs: number;
-  pyodide: { poolSize: number; memoryLimitBytes: number };
+  pyodide: { poolSize: number; memoryLimitBytes: number; packageCacheDir: string; packageBaseUrl: string };
   docker: DockerSandboxConfig;
   inputLimits: { maxDepth: number; maxNodes: number };
   requestMaxBytes: number;
@@ -145,6 +146,8 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     pyodide: {
       poolSize: read.integer('PYODIDE_POOL_SIZE', 1, 64),
       memoryLimitBytes: read.integer('PYODIDE_MEMORY_LIMIT_MB', 64, 65536) * 1024 ** 2,
+      packageCacheDir: path.resolve(dataDir, read.string('PYODIDE_PACKAGE_CACHE_DIR')),
+      packageBaseUrl: read.parsed('PYODIDE_PACKAGE_BASE_URL', normalizeSourceUrl),
     },
     docker: {
       socketPath: read.string('DOCKER_SOCKET_PATH'),

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import { createOutputBuilder, keyStore, type DocumentSchema } from './documents/index.js';
 import { DryRunService } from './execution/dry-run-service.js';
+import { PythonPackageService } from './execution/pyodide/packages/package-service.js';
 import { createRunners } from './execution/runners.js';
 import type { AppDependencies, HealthReport } from './http/app.js';
 import { PolicyService } from './policies/policy-service.js';
@@ -24,7 +25,14 @@ export async function createServices(config: Config, logger: Logger): Promise<Se
     logger.info({ policyId: seeded.id }, 'seeded the example policy');
   }
 
-  const runners = await createRunners(config, logger);
+  const pythonPackages = new PythonPackageService({
+    mode: config.pythonMode,
+    cacheDir: config.pyodide.packageCacheDir,
+    sourceUrl: config.pyodide.packageBaseUrl,
+    logger: logger.child({ component: 'pyodide-packages' }),
+  });
+  pythonPackages.start();
+  const runners = await createRunners(config, logger, pythonPackages);
   const signer = await keyStore(config.dataDir);
   const buildOutputs = createOutputBuilder({
     signer,
@@ -56,10 +64,11 @@ export async function createServices(config: Config, logger: Logger): Promise<Se
   };
 
   return {
-    appDependencies: { policies, dryRuns, health, logger, requestMaxBytes: config.requestMaxBytes },
+    appDependencies: { policies, dryRuns, pythonPackages, health, logger, requestMaxBytes: config.requestMaxBytes },
     policies,
     dryRuns,
     close: async () => {
+      pythonPackages.close();
       await Promise.allSettled([runners.python.close(), runners.javascript.close()]);
       store.close();
     },

@@ -22,6 +22,8 @@ export interface RecordedRun {
   warnings: RunWarning[];
   error?: ScriptError;
   packages: string[];
+  /** Time spent loading `packages` before the script ran. */
+  packageLoadMs?: number;
 }
 
 /**
@@ -39,6 +41,7 @@ export class RunRecorder {
   private readonly streams = { stdout: '', stderr: '' };
   private error: ScriptError | undefined;
   private packages: string[] = [];
+  private packageLoadMs: number | undefined;
   private completed = false;
   private ignoredDoneCalls = 0;
 
@@ -73,6 +76,7 @@ export class RunRecorder {
       case 'sandbox:complete':
         this.completed = true;
         this.packages = event.packages;
+        this.packageLoadMs = event.packageLoadMs;
         return;
       default:
         return assertNever(event);
@@ -107,6 +111,7 @@ export class RunRecorder {
       warnings: this.warnings,
       ...(this.error ? { error: this.error } : {}),
       packages: this.packages,
+      ...(this.packageLoadMs === undefined ? {} : { packageLoadMs: this.packageLoadMs }),
     };
   }
 

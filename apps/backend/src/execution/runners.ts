@@ -3,6 +3,7 @@ import type { Config } from '../config.js';
 import { DockerRunner } from './docker/docker-runner.js';
 import { JavaScriptRunner } from './javascript/javascript-runner.js';
 import { PyodideRunner } from './pyodide/pyodide-runner.js';
+import type { PythonPackageService } from './pyodide/packages/package-service.js';
 import type { ScriptRunner } from './runner.js';
 
 export interface Runners {
@@ -11,7 +12,11 @@ export interface Runners {
 }
 
 /** The Python runner for the configured mode, and the JavaScript runner. */
-export async function createRunners(config: Config, logger: Logger): Promise<Runners> {
+export async function createRunners(
+  config: Config,
+  logger: Logger,
+  pythonPackages: PythonPackageService,
+): Promise<Runners> {
   const javascript = new JavaScriptRunner({ logger: logger.child({ runner: 'isolated-vm' }) });
   if (config.pythonMode === 'docker') {
     const python = new DockerRunner({ ...config.docker, logger: logger.child({ runner: 'docker' }) });
@@ -21,6 +26,7 @@ export async function createRunners(config: Config, logger: Logger): Promise<Run
   const python = new PyodideRunner({
     poolSize: config.pyodide.poolSize,
     memoryLimitBytes: config.pyodide.memoryLimitBytes,
+    packages: pythonPackages.planSettings(),
     logger: logger.child({ runner: 'pyodide' }),
   });
   await python.start();

@@ -7,7 +7,9 @@ import { dryRunRequestSchema, savedBlockDryRunRequestSchema, type PolicyBlock } 
 import { AppError, ServiceBusyError, ValidationError } from '../errors.js';
 import type { DryRunService } from '../execution/dry-run-service.js';
 import type { PolicyService } from '../policies/policy-service.js';
+import type { PythonPackageService } from '../execution/pyodide/packages/package-service.js';
 import { guardianRoutes } from './guardian-routes.js';
+import { createSandboxRouter } from './sandbox-routes.js';
 import { parseBody } from './validation.js';
 
 export interface HealthReport {
@@ -18,6 +20,7 @@ export interface HealthReport {
 export interface AppDependencies {
   policies: PolicyService;
   dryRuns: DryRunService;
+  pythonPackages: PythonPackageService;
   health: () => Promise<HealthReport>;
   logger: Logger;
   requestMaxBytes: number;
@@ -37,6 +40,7 @@ export function createApp(deps: AppDependencies) {
   });
   app.use('/api/policies', policyRoutes(deps));
   app.use('/api/v1', guardianRoutes(deps));
+  app.use('/api/sandbox', createSandboxRouter({ pythonPackages: deps.pythonPackages }));
   app.post('/api/dry-run', dryRunHandler(deps, (req) => {
     const body = parseBody(dryRunRequestSchema, req.body);
     return { block: body.block, input: body.input };

@@ -1,75 +1,24 @@
 /**
  * One single-use Pyodide interpreter in a worker thread of the sandbox host.
  *
- * The worker loads Pyodide and runtime.py, reports `sandbox:worker-ready`, runs exactly
- * one script, reports `sandbox:finished` and waits to be terminated. The host never
- * sends it a second run.
+ * The worker starts its interpreter (restoring the host's memory snapshot into a fresh
+ * WebAssembly memory, or with a full start-up), reports `sandbox:worker-ready`, runs
+ * exactly one script, reports `sandbox:finished` and waits to be terminated. The host
+ * never sends it a second run.
  */
-import fs from 'node:fs';
-import os from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
+import type { PyodideInterface } from 'pyodide';
 import type { SandboxRunRequest } from '@policy-logic-studio/shared';
 import type { WorkerCommand, WorkerReport, WorkerSetup } from './host-protocol.js';
+import { baseLoadOptions, describeFailure, importLoadPyodide, importRuntime, prepareThread, writeSandboxFiles } from './interpreter-start.js';
 import { preparePackages } from './packages/prepare-packages.js';
 
-type LoadPyodide = typeof import('pyodide').loadPyodide;
-type Pyodide = Awaited<ReturnType<LoadPyodide>>;
-
-const WASM_PAGE_BYTES = 64 * 1024;
-const SANDBOX_FOLDER = '/sandbox';
-
-// Imported once while the worker is warm, so a run does not pay for them.
-const PRELOADED_MODULES = [
-  'asyncio', 'base64', 'collections', 'dataclasses', 'datetime', 'decimal', 'fractions',
-  'itertools', 'json', 'math', 're', 'statistics', 'subprocess', 'socket', 'uuid', '_strptime',
-];
+type Pyodide = PyodideInterface;
 
 const setup = workerData as WorkerSetup;
 
 function report(message: WorkerReport): void {
   setup.eventPort.postMessage(message);
-}
-
-/**
- * Returns the constants for `process.binding('constants')`, which Emscripten calls at
- * start-up and Node's permission model blocks. Every other binding stays blocked.
- */
-function answerConstantsBinding(): void {
-  const target = process as unknown as { binding: (name: string) => unknown };
-  const original = target.binding.bind(process);
-  target.binding = (name: string): unknown => {
-    if (name === 'constants') {
-      return { fs: fs.constants, os: os.constants };
-    }
-    return original(name);
-  };
-}
-
-/**
- * Caps every WebAssembly memory created from now on at `maxBytes`. When the
- * interpreter's heap would grow past the cap, malloc fails and Python raises MemoryError.
- */
-function capWasmMemory(maxBytes: number): void {
-  const OriginalMemory = WebAssembly.Memory;
-  const maxPages = Math.max(1, Math.floor(maxBytes / WASM_PAGE_BYTES));
-
-  function CappedMemory(descriptor: WebAssembly.MemoryDescriptor): WebAssembly.Memory {
-    if (descriptor.shared) {
-      return new OriginalMemory(descriptor);
-    }
-    const maximum = Math.min(descriptor.maximum ?? maxPages, maxPages);
-    return new OriginalMemory({ ...descriptor, initial: Math.min(descriptor.initial, maximum), maximum });
-  }
-  CappedMemory.prototype = OriginalMemory.prototype;
-  WebAssembly.Memory = CappedMemory as unknown as typeof WebAssembly.Memory;
-}
-
-/**
- * Creates the only globals `import js` can see: an empty object, not frozen because
- * Pyodide adds properties to it. Not a boundary, because any JavaScript object leads to `Function`.
- */
-function restrictedJsGlobals(): object {
-  return Object.create(null) as object;
 }
 
 /** Removes network and storage APIs from the worker's global scope once Pyodide no longer needs them. */
@@ -80,32 +29,27 @@ function removeNetworkGlobals(): void {
   }
 }
 
-async function loadInterpreter(): Promise<Pyodide> {
-  const { loadPyodide } = (await import(setup.pyodideModuleUrl)) as { loadPyodide: LoadPyodide };
-  const discard = (): void => {};
-  const pyodide = await loadPyodide({
-    indexURL: setup.pyodideIndexPath,
-    packageCacheDir: setup.packagePlan?.cacheDir,
-    jsglobals: restrictedJsGlobals(),
-    // runtime.py captures Python's print; this only catches native writes to fd 1 and 2.
-    stdout: discard,
-    stderr: discard,
-    env: { HOME: '/home/pyodide', PATH: '/usr/bin' },
-  });
+// Every restored interpreter starts with the snapshot's random state; without a reseed
+// from os.urandom, `random` would return the same numbers in every run.
+const RESEED_AFTER_RESTORE = [
+  'import sys',
+  "if 'random' in sys.modules:",
+  "    sys.modules['random'].seed()",
+].join('\n');
 
-  pyodide.FS.mkdirTree(SANDBOX_FOLDER);
-  pyodide.FS.writeFile(`${SANDBOX_FOLDER}/runtime.py`, setup.runtimeSource);
-  if (setup.tableSource !== undefined) {
-    pyodide.FS.writeFile(`${SANDBOX_FOLDER}/table.py`, setup.tableSource);
+async function loadInterpreter(): Promise<Pyodide> {
+  const loadPyodide = await importLoadPyodide(setup.pyodideModuleUrl);
+  if (setup.snapshot !== undefined) {
+    const pyodide = await loadPyodide({ ...baseLoadOptions(setup), _loadSnapshot: setup.snapshot });
+    // The restored memory already holds runtime.py and the preloaded modules.
+    writeSandboxFiles(pyodide, setup);
+    pyodide.runPython(RESEED_AFTER_RESTORE);
+    return pyodide;
   }
-  pyodide.runPython(
-    [
-      'import sys',
-      `sys.path.insert(0, ${JSON.stringify(SANDBOX_FOLDER)})`,
-      'import runtime',
-      ...PRELOADED_MODULES.map((name) => `import ${name}`),
-    ].join('\n'),
-  );
+
+  const pyodide = await loadPyodide(baseLoadOptions(setup));
+  writeSandboxFiles(pyodide, setup);
+  importRuntime(pyodide);
   return pyodide;
 }
 
@@ -122,24 +66,21 @@ async function runScript(pyodide: Pyodide, request: SandboxRunRequest): Promise<
   const runtime = pyodide.pyimport('runtime');
   const runRequest = runtime.run_request;
   try {
-    await runRequest.callKwargs(JSON.stringify(request), emit, { packages: prepared.packages });
+    await runRequest.callKwargs(JSON.stringify(request), emit, {
+      packages: prepared.packages,
+      package_load_ms: prepared.packageLoadMs,
+    });
   } finally {
     runRequest.destroy();
     runtime.destroy();
   }
 }
 
-function describeFailure(error: unknown): string {
-  if (error instanceof Error) {
-    return error.message;
-  }
-  return String(error);
-}
-
 async function main(): Promise<void> {
-  answerConstantsBinding();
-  capWasmMemory(setup.wasmMemoryMaxBytes);
+  prepareThread(setup);
   const pyodide = await loadInterpreter();
+  // The restored copy is now inside the interpreter's own memory.
+  setup.snapshot = undefined;
   removeNetworkGlobals();
   report({ type: 'sandbox:worker-ready' });
 

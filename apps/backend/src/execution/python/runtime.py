@@ -800,11 +800,12 @@ def _exit_is_success(error):
     return error.code is None or error.code == 0
 
 
-async def run_request(request_json, emit, *, packages=(), harden=True):
+async def run_request(request_json, emit, *, packages=(), package_load_ms=None, harden=True):
     """Run the script of one SandboxRunRequest, sending every event through ``emit``.
 
-    ``packages`` lists the Python packages loaded for the run (reported in the
-    completion event). Returns when the script has ended.
+    ``packages`` lists the Python packages loaded for the run and ``package_load_ms``
+    the time spent loading them; both are reported in the completion event. Returns
+    when the script has ended.
     """
     sink = EventSink(emit)
     try:
@@ -826,6 +827,8 @@ async def run_request(request_json, emit, *, packages=(), harden=True):
     stderr.close_run()
     if final_event is None:
         final_event = {"type": "sandbox:complete", "packages": list(packages)}
+        if package_load_ms is not None:
+            final_event["packageLoadMs"] = package_load_ms
     sink.send(final_event)
 
 

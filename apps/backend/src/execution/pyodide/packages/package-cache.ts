@@ -58,6 +58,9 @@ class SourceUnreachableError extends Error {
   override readonly name = 'SourceUnreachableError';
 }
 
+/** `PYODIDE_PACKAGE_BASE_URL=none`: use the cache as it is and download nothing. */
+export const NO_PACKAGE_SOURCE = 'none';
+
 const DEFAULT_CONCURRENCY = 4;
 const DEFAULT_DOWNLOAD_TIMEOUT_MS = 120_000;
 const SUPPORTED_SCHEMES = ['http:', 'https:', 'file:'];
@@ -155,7 +158,11 @@ export class PackageCache {
       await mkdir(this.cacheDir, { recursive: true });
       await this.verifyCachedFiles();
       this.publishStatus();
-      await this.downloadMissing();
+      if (this.sourceUrl === NO_PACKAGE_SOURCE) {
+        this.logger.info({ cacheDir: this.cacheDir }, 'no Pyodide package source is configured, so missing packages are not downloaded');
+      } else {
+        await this.downloadMissing();
+      }
     } catch (error) {
       this.lastError = describeError(error);
       this.warmUpState = 'failed';
@@ -321,6 +328,9 @@ export class PackageCache {
 
 /** Checks the scheme and adds the trailing slash that relative URL resolution needs. */
 export function normalizeSourceUrl(sourceUrl: string): string {
+  if (sourceUrl === NO_PACKAGE_SOURCE) {
+    return NO_PACKAGE_SOURCE;
+  }
   let parsed: URL;
   try {
     parsed = new URL(sourceUrl);

@@ -38,5 +38,8 @@ export function describeCacheState(status: PackageCacheStatus | undefined, packa
   if (status?.warmUp === 'running') {
     return `The background download from ${status.sourceUrl} is still running; run the script again when it has finished.`;
   }
+  if (sourceUrl === 'none') {
+    return 'No package source is configured (PYODIDE_PACKAGE_BASE_URL=none), so missing packages are not downloaded.';
+  }
   return `The backend downloads missing packages from ${sourceUrl} in the background after it starts.`;
 }
