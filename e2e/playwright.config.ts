@@ -1,12 +1,42 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { defineConfig } from '@playwright/test';
+import { defineConfig, type PlaywrightTestConfig } from '@playwright/test';
 
 // The product as a user gets it: the built backend serving the built editor, on
 // loopback, with a data directory of its own. Build first (npm run build).
-const port = Number(process.env.E2E_PORT ?? 4319);
-const dataDir = mkdtempSync(path.join(tmpdir(), 'pls-e2e-'));
+const pyodidePort = Number(process.env.E2E_PORT ?? 4319);
+const dockerPort = pyodidePort + 1;
+// DOCKER_TESTS=1 (exported by scripts/test-all.sh once the engine and the sandbox image
+// are ready) adds a second server in Docker mode and runs the @python tests against it too.
+const withDocker = process.env.DOCKER_TESTS === '1';
+
+// Playwright loads this file in the runner and again in each worker, so the directory
+// is created once and handed on through the environment.
+process.env.E2E_DATA_DIR ??= mkdtempSync(path.join(tmpdir(), 'pls-e2e-'));
+const dataDir = process.env.E2E_DATA_DIR;
+
+type WebServer = NonNullable<Exclude<PlaywrightTestConfig['webServer'], unknown[]>>;
+
+function backendServer(port: number, pythonMode: 'pyodide' | 'docker'): WebServer {
+  return {
+    command: 'node --no-node-snapshot ../apps/backend/dist/main.js',
+    url: `http://127.0.0.1:${port}/api/health`,
+    reuseExistingServer: false,
+    timeout: 120_000,
+    env: {
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      DATA_DIR: path.join(dataDir, pythonMode),
+      LOG_LEVEL: 'warn',
+      PYTHON_SANDBOX_MODE: pythonMode,
+      // Short bounds so the busy-loop test ends in seconds; the defaults are 120 s and 180 s.
+      PYTHON_SANDBOX_TIMEOUT_MS: '8000',
+      JAVASCRIPT_TIMEOUT_MS: '8000',
+      DRY_RUN_BLOCK_TIMEOUT_MS: '30000',
+    },
+  };
+}
 
 export default defineConfig({
   testDir: './tests',
@@ -17,7 +47,6 @@ export default defineConfig({
   retries: 0,
   reporter: [['list']],
   use: {
-    baseURL: `http://127.0.0.1:${port}`,
     trace: 'retain-on-failure',
     screenshot: 'only-on-failure',
     launchOptions: {
@@ -34,16 +63,24 @@ export default defineConfig({
       ],
     },
   },
-  webServer: {
-    command: 'node --no-node-snapshot ../apps/backend/dist/main.js',
-    url: `http://127.0.0.1:${port}/api/health`,
-    reuseExistingServer: false,
-    timeout: 120_000,
-    env: {
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      DATA_DIR: dataDir,
-      LOG_LEVEL: 'warn',
+  projects: [
+    {
+      name: 'pyodide',
+      use: { baseURL: `http://127.0.0.1:${pyodidePort}` },
+      metadata: { pythonMode: 'pyodide' },
     },
-  },
+    ...(withDocker
+      ? [
+          {
+            name: 'docker',
+            grep: /@python/,
+            use: { baseURL: `http://127.0.0.1:${dockerPort}` },
+            metadata: { pythonMode: 'docker' },
+          },
+        ]
+      : []),
+  ],
+  webServer: withDocker
+    ? [backendServer(pyodidePort, 'pyodide'), backendServer(dockerPort, 'docker')]
+    : backendServer(pyodidePort, 'pyodide'),
 });

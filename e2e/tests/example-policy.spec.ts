@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { openTestDialog, resultTab, runTest, visibleTabPanel } from './support/studio.js';
+import { openTestDialog, pythonModeOf, resultTab, runTest, visibleTabPanel } from './support/studio.js';
 
 // The policy the backend stores on its first start, with sample input on each block.
 const EXAMPLE_POLICY_NAME = 'Grid-connected solar: emission reductions';
@@ -11,7 +11,7 @@ test.describe('Example policy', () => {
     await expect(page.getByRole('heading', { level: 1, name: EXAMPLE_POLICY_NAME })).toBeVisible();
   });
 
-  test('Python block computes emission reductions', async ({ page }) => {
+  test('Python block computes emission reductions', { tag: '@python' }, async ({ page }, testInfo) => {
     await page.getByRole('treeitem', { name: 'calculate_reductions_python (Custom Logic)' }).click();
     await expect(page.getByLabel('Script Language')).toHaveValue('PYTHON');
 
@@ -20,6 +20,7 @@ test.describe('Example policy', () => {
     await runTest(dialog);
 
     await expect(resultTab(dialog, 'Output')).toHaveAttribute('aria-selected', 'true');
+    await expect(dialog.getByLabel('Run summary')).toContainText(pythonModeOf(testInfo));
     const result = dialog.getByLabel('Result 1');
     await expect(result).toContainText('"emissionReductions": 2812.842');
     await expect(result).toContainText('"emissionReductions": 2063.18');

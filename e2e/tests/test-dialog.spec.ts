@@ -6,6 +6,7 @@ import {
   createPolicy,
   openTestDialog,
   pasteScript,
+  pythonModeOf,
   resultTab,
   runTest,
   scriptLines,
@@ -24,7 +25,7 @@ test.beforeEach(async ({ page }, testInfo) => {
 });
 
 test.describe('Test dialog', () => {
-  test('runs a typed Python script', async ({ page }) => {
+  test('runs a typed Python script', { tag: '@python' }, async ({ page }, testInfo) => {
     await page.getByLabel('Script Language').selectOption({ label: 'Python' });
     await clearScript(page);
     await typeLines(page, [
@@ -42,6 +43,7 @@ test.describe('Test dialog', () => {
 
     await expect(resultTab(dialog, 'Output')).toHaveAttribute('aria-selected', 'true');
     await expect(dialog.getByLabel('Run summary')).toContainText('completed');
+    await expect(dialog.getByLabel('Run summary')).toContainText(pythonModeOf(testInfo));
     await expect(dialog.getByLabel('Result 1')).toContainText(`"totalMWh": ${SAMPLE_TOTAL_MWH}`);
     await expect(dialog.getByLabel('Result 1')).toContainText('"reports": 2');
 
@@ -59,10 +61,9 @@ test.describe('Test dialog', () => {
   test('runs a typed JavaScript script', async ({ page }) => {
     await expect(page.getByLabel('Script Language')).toHaveValue('JAVASCRIPT');
     await typeScript(page, [
-      'const subjects = documents.map((record) => record.document.credentialSubject[0]);',
-      'const total = subjects.reduce((sum, subject) => sum + subject.netElectricityMWh, 0);',
+      'const total = documents.reduce((sum, record) => sum + record.document.credentialSubject[0].netElectricityMWh, 0);',
       "debug('total MWh', total);",
-      'done({ reports: subjects.length, totalMWh: total });',
+      'done({ reports: documents.length, totalMWh: total });',
     ]);
 
     const dialog = await openTestDialog(page);
@@ -77,7 +78,7 @@ test.describe('Test dialog', () => {
     await expect(visibleTabPanel(dialog).getByRole('listitem')).toHaveText([`total MWh ${SAMPLE_TOTAL_MWH}`]);
   });
 
-  test('error line moves the cursor', async ({ page }) => {
+  test('error line moves the cursor', { tag: '@python' }, async ({ page }) => {
     await page.getByLabel('Script Language').selectOption({ label: 'Python' });
     await pasteScript(
       page,

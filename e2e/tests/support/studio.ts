@@ -1,4 +1,13 @@
-import { expect, type Locator, type Page } from '@playwright/test';
+import { expect, type Locator, type Page, type TestInfo } from '@playwright/test';
+
+/** Returns the Python mode of the server the current project tests: "pyodide" or "docker". */
+export function pythonModeOf(testInfo: TestInfo): string {
+  const mode: unknown = testInfo.project.metadata.pythonMode;
+  if (typeof mode !== 'string') {
+    throw new Error(`Project "${testInfo.project.name}" has no metadata.pythonMode; set it in playwright.config.ts.`);
+  }
+  return mode;
+}
 
 /** Opens the policy list, creates a policy named `name` and waits for its editor page. */
 export async function createPolicy(page: Page, name: string): Promise<void> {
@@ -21,7 +30,7 @@ export function scriptTextbox(page: Page): Locator {
 }
 
 // Monaco draws the script as line elements with no accessible role, so these two
-// locators use its CSS classes. Both are what the author sees on screen.
+// locators use its CSS classes. Both match what is on the author's screen.
 
 /** Returns the script's lines as Monaco renders them. */
 export function scriptLines(page: Page): Locator {
@@ -94,7 +103,7 @@ export function resultTab(dialog: Locator, name: 'Output' | 'Debug log' | 'Print
   return dialog.getByRole('tab', { name, exact: true });
 }
 
-/** Returns the panel of the selected result tab: hidden panels have no role. */
+/** Returns the panel of the selected result tab, the only one with a role because hidden panels have none. */
 export function visibleTabPanel(dialog: Locator): Locator {
   return dialog.getByRole('tabpanel');
 }
