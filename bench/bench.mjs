@@ -8,14 +8,16 @@
  *        [--skip-docker] [--package-source file:///folder/] [--json FILE]
  */
 import { writeFile } from 'node:fs/promises';
+import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { startBackend, waitForFullPool } from './lib/backend.mjs';
-import { describeMachine, formatMachine } from './lib/machine.mjs';
+import { buildChangeWarning, describeMachine, formatMachine } from './lib/machine.mjs';
 import { formatNumber, renderTable } from './lib/stats.mjs';
 import {
   dockerUnavailableReason,
   measureFreshInterpreterBaseline,
   measureHealthLatency,
+  measureInterpreterStartPhases,
   measureMemory,
   measurePackageLoadInProduct,
   measurePackageLoadInPyodide,
@@ -77,7 +79,7 @@ function readOptions() {
     skipDocker: parsed['skip-docker'],
     packageSource: parsed['package-source'],
     jsonPath: parsed.json,
-    // Bound on each sequential section, whatever --runs says.
+    // Bound on each sequential section, even when --runs asks for more runs.
     sectionBudgetMs: quick ? 45_000 : 120_000,
   };
   if (options.packageSource !== undefined && !options.packageSource.startsWith('file://')) {
@@ -219,11 +221,26 @@ function printReport(options, results) {
         latencyRow('pooled, pool ready (client latency)', python.ready.latency, TARGETS.pythonMedianMs),
         [...latencyRow('pooled, pool ready (p99)', python.ready.latency).slice(0, 4), `p99 ≤ ${TARGETS.pythonP99Ms} ms`, verdict(python.ready.latency.p99Ms, TARGETS.pythonP99Ms)],
         latencyRow('pooled, pool ready (service durationMs)', python.ready.service),
-        latencyRow('pooled, no done() (client latency)', python.noOutput.latency),
+        latencyRow('pooled, pool ready (client latency - durationMs)', python.ready.overhead),
+        latencyRow('pooled, no done(), so no output document (client latency)', python.noOutput.latency),
         latencyRow('pooled, back to back (client latency)', python.backToBack.latency),
-        latencyRow('interpreter refill after a run', python.ready.refill),
         latencyRow('baseline: fresh loadPyodide() + run, in-process', results.baseline),
         ['speed-up: baseline median / pooled median', '', formatNumber(speedUp), '', `≥ ${TARGETS.speedUp}x`, verdict(speedUp, TARGETS.speedUp, false)],
+      ],
+    ),
+    '',
+  );
+  const phases = results.startPhases;
+  out.push('Where a fresh interpreter\'s start-up goes (in-process, `pyodide` package; the snapshot rows use Pyodide 0.26\'s experimental `_makeSnapshot` and `_loadSnapshot`):', '');
+  out.push(
+    renderTable(
+      ['measurement', 'runs', 'median ms', 'p99 ms'],
+      [
+        [`WebAssembly.compile(pyodide.asm.wasm, ${formatNumber(phases.wasmBytes / 1024 ** 2, 1)} MiB)`, phases.compileWasm.count, formatNumber(phases.compileWasm.medianMs), formatNumber(phases.compileWasm.p99Ms)],
+        ['loadPyodide() + trivial runPython', phases.loadPyodide.count, formatNumber(phases.loadPyodide.medianMs), formatNumber(phases.loadPyodide.p99Ms)],
+        [`loadPyodide() from a ${formatNumber(phases.snapshotBytes / 1024 ** 2, 1)} MiB memory snapshot + trivial runPython`, phases.loadFromSnapshot.count, formatNumber(phases.loadFromSnapshot.medianMs), formatNumber(phases.loadFromSnapshot.p99Ms)],
+        ['taking that snapshot (once)', 1, formatNumber(phases.makeSnapshotMs), ''],
+        ['product: interpreter refill after a run', python.ready.refill.count, formatNumber(python.ready.refill.medianMs), formatNumber(python.ready.refill.p99Ms)],
       ],
     ),
     '',
@@ -258,6 +275,7 @@ function printReport(options, results) {
       [
         latencyRow('trivial dry run (client latency)', results.javascript.trivial.latency, TARGETS.javascriptMedianMs),
         latencyRow('trivial dry run (service durationMs)', results.javascript.trivial.service),
+        latencyRow('trivial dry run (client latency - durationMs)', results.javascript.trivial.overhead),
         latencyRow('no done() (client latency)', results.javascript.noOutput.latency),
         latencyRow('GET /api/health (client latency)', results.health),
       ],
@@ -309,6 +327,9 @@ function printReport(options, results) {
     out.push(`Runs that did not complete (left out of the latency rows): ${failures.length}: ${[...new Set(failures)].join('; ')}`, '');
   }
   out.push(`load average at the end: ${results.loadAverageAtEnd.join(' ')}`);
+  if (results.buildChangeWarning) {
+    out.push('', results.buildChangeWarning);
+  }
   process.stdout.write(`${out.join('\n')}\n`);
 }
 
@@ -327,12 +348,15 @@ async function main() {
   // The in-process baselines run before any backend starts, so nothing competes with them.
   progress('baseline: fresh loadPyodide() per run');
   results.baseline = await measureFreshInterpreterBaseline({ runs: options.runs, timeBudgetMs: options.sectionBudgetMs });
+  progress('interpreter start-up phases');
+  results.startPhases = await measureInterpreterStartPhases({ runs: Math.min(options.runs, 5), timeBudgetMs: options.sectionBudgetMs });
   progress('package load inside Pyodide');
   results.packages.inPyodide = await measurePackageLoadInPyodide({ runs: Math.min(options.runs, 5), timeBudgetMs: options.sectionBudgetMs });
 
   await benchPyodide(options, results);
   await benchDocker(options, results);
-  results.loadAverageAtEnd = (await import('node:os')).loadavg().map((value) => Number(value.toFixed(2)));
+  results.loadAverageAtEnd = loadavg().map((value) => Number(value.toFixed(2)));
+  results.buildChangeWarning = buildChangeWarning(results.machine.backendBuildTime);
 
   printReport(options, results);
   if (options.jsonPath) {

@@ -1,8 +1,10 @@
 /**
- * Baseline for the Python benchmark: a fresh Pyodide interpreter per run, the way
- * Guardian runs a Python Custom Logic block (`loadPyodide()`, then run the script).
- * Runs in its own process so that the interpreters it leaves for the garbage collector do
- * not weigh on the benchmark process. Prints one JSON line: `{ "samplesMs": [...] }`.
+ * Baseline for the Python benchmark: a fresh Pyodide interpreter per run (`loadPyodide()`,
+ * then the script). Guardian's Python Custom Logic worker
+ * (policy-service/src/policy-engine/helpers/workers/custom-logic-python-worker.ts) does this
+ * and then installs its library list with micropip on every run, so this is a lower bound
+ * on Guardian's cost. Runs in its own process so that the interpreters left for the garbage
+ * collector do not weigh on the benchmark process. Prints `{ "samplesMs": [...] }`.
  *
  * Usage: node bench/pyodide-baseline.mjs RUNS TIME_BUDGET_MS
  */

@@ -21,12 +21,12 @@ const STOP_TIMEOUT_MS = 15_000;
 export function assertLoopback(url) {
   const hostname = new URL(url).hostname;
   if (hostname !== LOOPBACK) {
-    throw new Error(`Refusing to send benchmark traffic to ${url}: only ${LOOPBACK} is allowed.`);
+    throw new Error(`Invalid benchmark target ${url}: benchmark traffic may only go to ${LOOPBACK}.`);
   }
 }
 
 /**
- * Starts the backend and resolves once it listens and its health report says ready.
+ * Starts the backend and resolves once it listens and its health report is ready.
  * `env` adds or overrides configuration variables (PYTHON_SANDBOX_MODE, PYODIDE_POOL_SIZE, ...).
  */
 export async function startBackend({ env = {}, startTimeoutMs = 180_000, label = 'backend' } = {}) {
@@ -154,8 +154,8 @@ export async function stopBackend(backend) {
     await exited;
     clearTimeout(timer);
   }
-  // A clean shutdown leaves nothing, so a process only counts as left over while its
-  // command line is unchanged; a pid reused by another program is never signalled.
+  // A clean shutdown leaves nothing. A process counts as left over only while its command
+  // line is unchanged, so a pid that another program reused is never signalled.
   for (const { pid, commandLine } of leftovers) {
     if (readCommandLine(pid).join('\0') !== commandLine.join('\0')) {
       continue;

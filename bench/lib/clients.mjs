@@ -1,11 +1,11 @@
 /**
- * Closed-loop clients: each sends one request, waits for the answer, then sends the next,
+ * Closed-loop clients: each sends one request, waits for the response, then sends the next,
  * until a time window or a request budget runs out.
  */
 
 /**
  * Runs `clients` concurrent loops of `sendRequest(signal, clientIndex)`. No request starts
- * after `windowMs`; requests still open `drainMs` later are aborted through `signal`, so a
+ * after `windowMs`. Requests still open `drainMs` later are aborted through `signal`, so a
  * call ends within `windowMs + drainMs` plus the time the aborts take. Returns every result
  * with its `finishedAtMs` (relative to the start) and whether it finished inside the window.
  */

@@ -40,8 +40,8 @@ export function dryRunBody(scriptName, extraExpression) {
 
 /**
  * Posts one dry run and returns the HTTP status, the run status, the client-side latency
- * and the service's own `durationMs`. Never throws: a network error or an abort comes
- * back as `httpStatus: 0` with `error`.
+ * and the service's own `durationMs`. A network error or an abort is returned as
+ * `httpStatus: 0` with `error`, not thrown.
  */
 export async function postDryRun(baseUrl, body, { signal } = {}) {
   const url = new URL('api/dry-run', baseUrl).href;
@@ -60,6 +60,7 @@ export async function postDryRun(baseUrl, body, { signal } = {}) {
       retryAfter: response.headers.get('retry-after'),
       runStatus: payload?.status,
       errorType: payload?.error?.type ?? payload?.error?.code,
+      errorMessage: typeof payload?.error?.message === 'string' ? payload.error.message.slice(0, 300) : undefined,
       durationMs: payload?.durationMs,
       packageLoadMs: payload?.packageLoadMs,
       packages: payload?.packages,

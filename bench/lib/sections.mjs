@@ -16,12 +16,13 @@ const execFileAsync = promisify(execFile);
 /**
  * Sequential dry runs of one script. With `waitForReadyPool`, each run starts only once
  * every interpreter is ready again, as when an author presses Test every few seconds.
- * The wait, from the previous answer until the pool is full, is recorded as the refill
+ * The wait, from the previous response until the pool is full, is recorded as the refill
  * time (50 ms polling resolution) and is not part of the latency.
  */
 export async function measureSequential(backend, scriptName, { runs, timeBudgetMs, waitForReadyPool = false }) {
   const latencies = [];
   const serviceDurations = [];
+  const overheads = [];
   const refillMs = [];
   const failures = [];
   const startedAt = performance.now();
@@ -41,8 +42,17 @@ export async function measureSequential(backend, scriptName, { runs, timeBudgetM
     }
     latencies.push(result.latencyMs);
     serviceDurations.push(result.durationMs);
+    overheads.push(result.latencyMs - result.durationMs);
   }
-  return { scriptName, latency: summarize(latencies), service: summarize(serviceDurations), refill: summarize(refillMs), failures };
+  return {
+    scriptName,
+    latency: summarize(latencies),
+    service: summarize(serviceDurations),
+    // Time outside the service's own measurement: HTTP, body parsing and validation, JSON.
+    overhead: summarize(overheads),
+    refill: summarize(refillMs),
+    failures,
+  };
 }
 
 /** Sustained runs per second with `clients` closed-loop clients during `windowMs`. */
@@ -98,6 +108,19 @@ export async function measureFreshInterpreterBaseline({ runs, timeBudgetMs }) {
   return summarize(samplesMs);
 }
 
+/** Start-up of one interpreter, split: wasm compilation, plain start, start from a memory snapshot. */
+export async function measureInterpreterStartPhases({ runs, timeBudgetMs }) {
+  const samples = await runHelper('pyodide-start-phases.mjs', [runs, timeBudgetMs], 3 * timeBudgetMs + 120_000);
+  return {
+    wasmBytes: samples.wasmBytes,
+    snapshotBytes: samples.snapshotBytes,
+    makeSnapshotMs: samples.makeSnapshotMs,
+    compileWasm: summarize(samples.compileWasmMs),
+    loadPyodide: summarize(samples.loadPyodideMs),
+    loadFromSnapshot: summarize(samples.loadFromSnapshotMs),
+  };
+}
+
 /** Pyodide's own cost of installing and importing a small pure-Python wheel from file://. */
 export async function measurePackageLoadInPyodide({ runs, timeBudgetMs }) {
   const samples = await runHelper('pyodide-package-load.mjs', [runs, timeBudgetMs], timeBudgetMs + 60_000);
@@ -113,7 +136,7 @@ export async function measurePackageLoadInPyodide({ runs, timeBudgetMs }) {
 /**
  * Package loading through the product. The backend loads only files that Pyodide 0.26.4's
  * lock file lists, checked by sha256, so the benchmark cannot hand it a generated wheel: it
- * measures `import six` when the package cache already holds six, and otherwise says why not.
+ * measures `import six` when the package cache already contains six, and otherwise returns the reason.
  */
 export async function measurePackageLoadInProduct(backend, { runs, timeBudgetMs }) {
   const statusUrl = new URL('api/sandbox/status', backend.url).href;
@@ -189,7 +212,8 @@ function describeFailure(result) {
   if (result.httpStatus === 0) {
     return `no answer: ${result.error}`;
   }
-  return `HTTP ${result.httpStatus}, status ${result.runStatus ?? '-'}${result.errorType ? `, ${result.errorType}` : ''}`;
+  const error = result.errorType ? `, ${result.errorType}${result.errorMessage ? `: ${result.errorMessage}` : ''}` : '';
+  return `HTTP ${result.httpStatus}, status ${result.runStatus ?? '-'}${error}`;
 }
 
 function firstLine(text) {

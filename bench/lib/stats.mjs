@@ -1,6 +1,6 @@
 /**
  * Summary statistics and plain-text tables for benchmark samples (milliseconds unless a
- * column says otherwise).
+ * column names another unit).
  */
 
 /** Returns the p-th percentile (0-100) of the samples by the nearest-rank method. */
