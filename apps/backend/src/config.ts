@@ -32,7 +32,7 @@ export interface Config {
   pythonTimeoutMs: number;
   javascriptTimeoutMs: number;
   dryRunTimeoutMs: number;
-  pyodide: { poolSize: number; memoryLimitBytes: number; packageCacheDir: string; packageBaseUrl: string };
+  pyodide: { poolSize: number; maxQueuedRuns: number; memoryLimitBytes: number; packageCacheDir: string; packageBaseUrl: string };
   docker: DockerSandboxConfig;
   inputLimits: { maxDepth: number; maxNodes: number };
   requestMaxBytes: number;
@@ -145,6 +145,7 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     dryRunTimeoutMs,
     pyodide: {
       poolSize: read.integer('PYODIDE_POOL_SIZE', 1, 64),
+      maxQueuedRuns: read.integer('PYODIDE_MAX_QUEUED_RUNS', 0, 10000),
       memoryLimitBytes: read.integer('PYODIDE_MEMORY_LIMIT_MB', 64, 65536) * 1024 ** 2,
       packageCacheDir: path.resolve(dataDir, read.string('PYODIDE_PACKAGE_CACHE_DIR')),
       packageBaseUrl: read.parsed('PYODIDE_PACKAGE_BASE_URL', normalizeSourceUrl),

@@ -120,6 +120,53 @@ describe('PyodideRunner', () => {
     expect(runs.map((run) => run.summary.results)).toEqual([[1], [2], [3], [4]]);
   });
 
+  it('starts workers from the memory snapshot', () => {
+    const health = runner.health();
+
+    expect(health.interpreterStart).toBe('snapshot');
+    expect(health.preparing).toBe(false);
+  });
+
+  it('leaves no file, patched module or global to the next run', async () => {
+    const first = await runOnce(
+      runner,
+      makeRequest(
+        [
+          "with open('/tmp/left-behind.txt', 'w') as handle:",
+          "    handle.write('from the first run')",
+          'import statistics',
+          "statistics.mean = lambda data: 'patched'",
+          'LEFT_OVER = 1',
+          "done({'patched': statistics.mean([1, 3]) == 'patched'})",
+        ].join('\n'),
+      ),
+    );
+    const next = await runOnce(
+      runner,
+      makeRequest(
+        [
+          'import os, statistics',
+          'done({',
+          "    'file': os.path.exists('/tmp/left-behind.txt'),",
+          "    'mean': statistics.mean([1, 3]),",
+          "    'global': 'LEFT_OVER' in globals(),",
+          '})',
+        ].join('\n'),
+      ),
+    );
+
+    expect(first.summary.results).toEqual([{ patched: true }]);
+    expect(next.summary.results).toEqual([{ file: false, mean: 2, global: false }]);
+  });
+
+  it('seeds random numbers anew in every run', async () => {
+    const script = 'import random\ndone(random.random())';
+    const runs = await Promise.all([1, 2, 3].map(() => runOnce(runner, makeRequest(script))));
+    const values = runs.map((run) => run.summary.results[0]);
+
+    expect(new Set(values).size).toBe(3);
+  });
+
   it('gives every run a fresh interpreter', async () => {
     await runOnce(runner, makeRequest("import builtins\nbuiltins.LEAKED = 'yes'\nLEFT_OVER = 1\ndone(1)"));
     const next = await runOnce(runner, makeRequest("import builtins\ndone([hasattr(builtins, 'LEAKED'), 'LEFT_OVER' in globals()])"));

@@ -11,7 +11,7 @@ import {
   type SandboxRunRequest,
   type ScriptLanguage,
 } from '@policy-logic-studio/shared';
-import { AppError, ValidationError } from '../errors.js';
+import { AppError, ServiceBusyError, ValidationError } from '../errors.js';
 import { checkInputLimits, type InputLimits } from './input-limits.js';
 import { collectArtifactCode, prepareInputDocuments } from './input-documents.js';
 import { RunRecorder, type RecordedRun } from './run-recorder.js';
@@ -126,6 +126,10 @@ export class DryRunService {
         onEvent: (event) => recorder.handle(event),
       });
     } catch (error) {
+      // A full run queue is the service's state, not the script's: the client retries later.
+      if (error instanceof ServiceBusyError) {
+        throw error;
+      }
       outcome = {
         kind: 'crashed',
         error: { type: 'SandboxError', message: `The sandbox failed: ${(error as Error).message}` },

@@ -25,6 +25,7 @@ export async function createRunners(
 
   const python = new PyodideRunner({
     poolSize: config.pyodide.poolSize,
+    maxQueuedRuns: config.pyodide.maxQueuedRuns,
     memoryLimitBytes: config.pyodide.memoryLimitBytes,
     packages: pythonPackages.planSettings(),
     logger: logger.child({ runner: 'pyodide' }),

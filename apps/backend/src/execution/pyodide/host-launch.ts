@@ -9,6 +9,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { compiledPath, pythonRuntimePath } from '../../paths.js';
 import type { PackagePlanSettings } from './packages/planner.js';
+import type { InterpreterStart } from './host-protocol.js';
 import type { HostSettings } from './sandbox-host.js';
 
 const MB = 1024 * 1024;
@@ -57,6 +58,8 @@ export function canRaiseOomScore(): boolean {
 
 export interface HostLaunchOptions {
   poolSize: number;
+  maxQueuedRuns: number;
+  interpreterStart: InterpreterStart;
   memoryLimitBytes: number;
   packagePlan?: PackagePlanSettings;
   isolateNetwork: boolean;
@@ -79,12 +82,15 @@ export function buildHostLaunch(options: HostLaunchOptions): HostLaunch {
 
   const settings: HostSettings = {
     workerScriptPath: path.join(sandboxDir, 'worker.js'),
+    snapshotWorkerPath: path.join(sandboxDir, 'snapshot-worker.js'),
+    interpreterStart: options.interpreterStart,
     pyodideModuleUrl: pathToFileURL(path.join(pyodideDir, 'pyodide.mjs')).href,
     pyodideIndexPath: pyodideDir + path.sep,
     packagePlan: options.packagePlan,
     runtimePath: pythonRuntimePath,
     tablePath: existsSync(tablePath) ? tablePath : undefined,
     poolSize: options.poolSize,
+    maxQueuedRuns: options.maxQueuedRuns,
     jsHeapMaxMb: budget.jsHeapMaxMb,
     wasmMemoryMaxBytes: budget.wasmMemoryMaxBytes,
     runOutputMaxChars: options.runOutputMaxChars,

@@ -24,7 +24,19 @@ export interface PoolStatus {
   startingWorkers: number;
   busyWorkers: number;
   queuedRuns: number;
+  /** True while the host compiles pyodide.asm.wasm and prepares the start-up snapshot; no worker starts before. */
+  preparing: boolean;
+  /** Start-up path of new workers: the prepared memory snapshot, or a full `loadPyodide()`. */
+  interpreterStart: InterpreterStart;
+  /** Moving average of the time from starting a worker to its `sandbox:worker-ready`, in milliseconds. */
+  refillMs?: number;
 }
+
+/**
+ * `snapshot`: each worker restores the memory of an interpreter prepared once by the host.
+ * `full-load`: each worker runs Pyodide's whole start-up (about 1.6 s of CPU).
+ */
+export type InterpreterStart = 'snapshot' | 'full-load';
 
 export type HostLogLevel = 'info' | 'warn' | 'error';
 
@@ -34,6 +46,8 @@ export type HostReport =
   | { type: 'sandbox:pool'; pool: PoolStatus }
   | { type: 'sandbox:event'; runId: string; eventJson: string }
   | { type: 'sandbox:run-ended'; runId: string; outcome: RunnerOutcome }
+  /** The run queue was full: the run never started. */
+  | { type: 'sandbox:run-rejected'; runId: string; retryAfterSeconds: number; message: string }
   | { type: 'sandbox:log'; level: HostLogLevel; message: string; runId?: string };
 
 /** Everything a worker thread needs, passed as `workerData`. */
@@ -49,9 +63,26 @@ export interface WorkerSetup {
   tableSource?: string;
   /** Cap on the WebAssembly memory of the interpreter. */
   wasmMemoryMaxBytes: number;
+  /** pyodide.asm.wasm, compiled once by the host; workers instantiate it instead of compiling their own copy. */
+  wasmModule: WebAssembly.Module;
+  /** Byte length of pyodide.asm.wasm, to tell Pyodide's instantiate call for it from those of package libraries. */
+  wasmByteLength: number;
+  /**
+   * This worker's own copy of the prepared interpreter's memory (`makeMemorySnapshot()`),
+   * transferred to it; absent when workers start with a full `loadPyodide()`.
+   */
+  snapshot?: Uint8Array;
   /** Receives every event of the run (`WorkerReport`). */
   eventPort: MessagePort;
 }
+
+/** Everything the snapshot worker needs, passed as `workerData`. */
+export type SnapshotSetup = Omit<WorkerSetup, 'snapshot' | 'eventPort'>;
+
+/** Snapshot worker to sandbox host, over `parentPort`. */
+export type SnapshotReport =
+  | { type: 'sandbox:snapshot-ready'; snapshot: Uint8Array }
+  | { type: 'sandbox:snapshot-failed'; message: string };
 
 /** Sandbox host to worker thread. */
 export type WorkerCommand = { type: 'host:run'; request: SandboxRunRequest };

@@ -3,19 +3,26 @@
  *
  * The API process never loads Pyodide itself. It starts the host (see host-launch.ts
  * for its permissions), sends each run over IPC and streams the events back. When the
- * host dies, every run in flight ends as `crashed` and a new host is started.
+ * host dies, every run in flight ends as `crashed` and a new host is started. When every
+ * interpreter is busy and `maxQueuedRuns` runs already wait, `run` throws
+ * `ServiceBusyError`, which the HTTP layer returns as 503 with `Retry-After`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { pino, type Logger } from 'pino';
 import type { SandboxEvent, SandboxRunRequest } from '@policy-logic-studio/shared';
+import { ServiceBusyError } from '../../errors.js';
 import type { RunnerHealth, RunnerOutcome, RunOptions, ScriptRunner } from '../runner.js';
-import type { HostCommand, HostReport, PoolStatus } from './host-protocol.js';
+import type { HostCommand, HostReport, InterpreterStart, PoolStatus } from './host-protocol.js';
 import type { PackagePlanSettings } from './packages/planner.js';
 import { buildHostLaunch, canIsolateNetwork, canRaiseOomScore, DEFAULT_MEMORY_LIMIT_BYTES, splitMemoryLimit } from './host-launch.js';
 
 export interface PyodideRunnerOptions {
   /** Warm interpreters kept ready; each serves one run. */
   poolSize?: number;
+  /** Runs that may wait for an interpreter. One more makes `run` throw `ServiceBusyError`. */
+  maxQueuedRuns?: number;
+  /** Start-up path of each worker's interpreter. Default `snapshot`; `full-load` serves comparisons. */
+  interpreterStart?: InterpreterStart;
   /** Memory cap of one run: JavaScript heap plus WebAssembly memory. */
   memoryLimitBytes?: number;
   /**
@@ -31,10 +38,14 @@ export interface PyodideRunnerOptions {
 interface PendingRun {
   options: RunOptions;
   resolve: (outcome: RunnerOutcome) => void;
+  reject: (error: Error) => void;
   removeAbortListener: () => void;
 }
 
 const DEFAULT_POOL_SIZE = 2;
+const DEFAULT_MAX_QUEUED_RUNS = 32;
+// Runs that arrive while the host starts or restarts wait for it, so Retry-After covers one start-up.
+const HOST_START_RETRY_AFTER_SECONDS = 5;
 const HOST_START_TIMEOUT_MS = 120_000;
 const HOST_RESTART_DELAY_MS = 1_000;
 const DEFAULT_RUN_OUTPUT_MAX_CHARS = 64 * 1024 * 1024;
@@ -43,6 +54,8 @@ export class PyodideRunner implements ScriptRunner {
   readonly mode = 'pyodide' as const;
 
   private readonly poolSize: number;
+  private readonly maxQueuedRuns: number;
+  private readonly interpreterStart: InterpreterStart;
   private readonly memoryLimitBytes: number;
   private readonly packagePlan?: PackagePlanSettings;
   private readonly runOutputMaxChars: number;
@@ -51,18 +64,26 @@ export class PyodideRunner implements ScriptRunner {
   private host?: ChildProcess;
   private starting?: Promise<void>;
   private networkIsolation = false;
-  private pool: PoolStatus = { readyWorkers: 0, startingWorkers: 0, busyWorkers: 0, queuedRuns: 0 };
+  private pool: PoolStatus;
+  private runsWaitingForHost = 0;
+  private hostReady = false;
   private lastHostError?: string;
   private closed = false;
 
   constructor(options: PyodideRunnerOptions = {}) {
     this.poolSize = options.poolSize ?? DEFAULT_POOL_SIZE;
+    this.maxQueuedRuns = options.maxQueuedRuns ?? DEFAULT_MAX_QUEUED_RUNS;
+    this.interpreterStart = options.interpreterStart ?? 'snapshot';
+    this.pool = emptyPool(this.interpreterStart);
     this.memoryLimitBytes = options.memoryLimitBytes ?? DEFAULT_MEMORY_LIMIT_BYTES;
     this.packagePlan = options.packages;
     this.runOutputMaxChars = options.runOutputMaxChars ?? DEFAULT_RUN_OUTPUT_MAX_CHARS;
     this.logger = (options.logger ?? pino({ enabled: false })).child({ component: 'pyodide-runner' });
     if (!Number.isInteger(this.poolSize) || this.poolSize < 1) {
       throw new Error(`PyodideRunner: poolSize must be a positive integer, got ${this.poolSize}`);
+    }
+    if (!Number.isInteger(this.maxQueuedRuns) || this.maxQueuedRuns < 0) {
+      throw new Error(`PyodideRunner: maxQueuedRuns must be a whole number, got ${this.maxQueuedRuns}`);
     }
   }
 
@@ -76,12 +97,12 @@ export class PyodideRunner implements ScriptRunner {
     if (options.signal.aborted) {
       return { kind: 'cancelled' };
     }
-    await this.start();
+    await this.waitForHost();
     if (this.runs.has(request.runId)) {
       throw new Error(`PyodideRunner: run ${request.runId} is already running`);
     }
 
-    return new Promise<RunnerOutcome>((resolve) => {
+    return new Promise<RunnerOutcome>((resolve, reject) => {
       const onAbort = (): void => {
         this.sendCommand({ type: 'host:cancel', runId: request.runId });
       };
@@ -89,12 +110,32 @@ export class PyodideRunner implements ScriptRunner {
       this.runs.set(request.runId, {
         options,
         resolve,
+        reject,
         removeAbortListener: () => options.signal.removeEventListener('abort', onAbort),
       });
       if (!this.sendCommand({ type: 'host:run', request, timeoutMs: options.timeoutMs })) {
         this.endRun(request.runId, hostUnavailable('the sandbox host process is not running'));
       }
     });
+  }
+
+  /** Waits for a started host; while one starts, at most `maxQueuedRuns` runs wait here. */
+  private async waitForHost(): Promise<void> {
+    if (this.hostReady) {
+      return;
+    }
+    if (this.runsWaitingForHost >= this.maxQueuedRuns) {
+      throw new ServiceBusyError(
+        `The Python sandbox is starting and ${this.runsWaitingForHost} runs already wait for it (PYODIDE_MAX_QUEUED_RUNS). Retry shortly.`,
+        HOST_START_RETRY_AFTER_SECONDS,
+      );
+    }
+    this.runsWaitingForHost += 1;
+    try {
+      await this.start();
+    } finally {
+      this.runsWaitingForHost -= 1;
+    }
   }
 
   health(): RunnerHealth {
@@ -105,6 +146,7 @@ export class PyodideRunner implements ScriptRunner {
       permissionModel: true,
       memoryLimitBytes: this.memoryLimitBytes,
       poolSize: this.poolSize,
+      maxQueuedRuns: this.maxQueuedRuns,
       ...this.pool,
     };
     if (!ready) {
@@ -135,6 +177,8 @@ export class PyodideRunner implements ScriptRunner {
     }
     const launch = buildHostLaunch({
       poolSize: this.poolSize,
+      maxQueuedRuns: this.maxQueuedRuns,
+      interpreterStart: this.interpreterStart,
       memoryLimitBytes: this.memoryLimitBytes,
       packagePlan: this.packagePlan,
       isolateNetwork: this.networkIsolation,
@@ -159,6 +203,7 @@ export class PyodideRunner implements ScriptRunner {
     });
 
     await this.waitForReadyWorker(host);
+    this.hostReady = this.host === host;
   }
 
   private waitForReadyWorker(host: ChildProcess): Promise<void> {
@@ -175,7 +220,7 @@ export class PyodideRunner implements ScriptRunner {
         if (pool.readyWorkers > 0) {
           cleanUp();
           resolve();
-        } else if (pool.startingWorkers + pool.busyWorkers === 0) {
+        } else if (!pool.preparing && pool.startingWorkers + pool.busyWorkers === 0) {
           // The pool gave up after repeated start failures.
           cleanUp();
           reject(new Error(`the Pyodide sandbox could not start an interpreter: ${this.lastHostError ?? 'see the log'}`));
@@ -205,6 +250,8 @@ export class PyodideRunner implements ScriptRunner {
         return this.handleEvent(report.runId, report.eventJson);
       case 'sandbox:run-ended':
         return this.endRun(report.runId, report.outcome);
+      case 'sandbox:run-rejected':
+        return this.rejectRun(report.runId, new ServiceBusyError(`The Python sandbox is busy: ${report.message}. Retry later.`, report.retryAfterSeconds));
       case 'sandbox:log':
         return this.handleLog(report);
       default:
@@ -248,13 +295,24 @@ export class PyodideRunner implements ScriptRunner {
     run.resolve(outcome);
   }
 
+  private rejectRun(runId: string, error: ServiceBusyError): void {
+    const run = this.runs.get(runId);
+    if (run === undefined) {
+      return;
+    }
+    this.runs.delete(runId);
+    run.removeAbortListener();
+    run.reject(error);
+  }
+
   private handleHostExit(host: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
     if (this.host !== host) {
       return;
     }
     this.host = undefined;
+    this.hostReady = false;
     this.starting = undefined;
-    this.pool = { readyWorkers: 0, startingWorkers: 0, busyWorkers: 0, queuedRuns: 0 };
+    this.pool = emptyPool(this.interpreterStart);
     for (const runId of [...this.runs.keys()]) {
       this.endRun(runId, hostUnavailable(`the sandbox host process exited (code ${code}, signal ${signal})`));
     }
@@ -287,6 +345,10 @@ export class PyodideRunner implements ScriptRunner {
       }
     }
   }
+}
+
+function emptyPool(interpreterStart: InterpreterStart): PoolStatus {
+  return { readyWorkers: 0, startingWorkers: 0, busyWorkers: 0, queuedRuns: 0, preparing: true, interpreterStart };
 }
 
 function hostUnavailable(message: string): RunnerOutcome {

@@ -4,23 +4,26 @@
  * The API process starts it under Node's permission model, which allows reading the
  * Pyodide runtime, these compiled files, runtime.py and the package cache, and nothing
  * else: no writes and no child processes. It also gets an empty environment and, where
- * possible, empty network and PID namespaces. It talks to the API process over the IPC channel only: it never logs on
- * its own and sends `sandbox:log` reports instead.
+ * possible, empty network and PID namespaces. It talks to the API process over the IPC
+ * channel only: it never logs on its own and sends `sandbox:log` reports instead.
  */
 import { readFileSync } from 'node:fs';
-import type { HostCommand, HostReport } from './host-protocol.js';
+import type { HostCommand, HostReport, InterpreterStart } from './host-protocol.js';
 import type { PackagePlanSettings } from './packages/planner.js';
 import { WorkerPool } from './worker-pool.js';
 
 /** Settings passed by the API process as the single command-line argument (JSON). */
 export interface HostSettings {
   workerScriptPath: string;
+  snapshotWorkerPath: string;
+  interpreterStart: InterpreterStart;
   pyodideModuleUrl: string;
   pyodideIndexPath: string;
   packagePlan?: PackagePlanSettings;
   runtimePath: string;
   tablePath?: string;
   poolSize: number;
+  maxQueuedRuns: number;
   jsHeapMaxMb: number;
   wasmMemoryMaxBytes: number;
   runOutputMaxChars: number;
@@ -41,7 +44,10 @@ function readSettings(): HostSettings {
 function createPool(settings: HostSettings): WorkerPool {
   return new WorkerPool({
     workerScriptPath: settings.workerScriptPath,
+    snapshotWorkerPath: settings.snapshotWorkerPath,
+    interpreterStart: settings.interpreterStart,
     poolSize: settings.poolSize,
+    maxQueuedRuns: settings.maxQueuedRuns,
     jsHeapMaxMb: settings.jsHeapMaxMb,
     runOutputMaxChars: settings.runOutputMaxChars,
     setup: {
@@ -54,6 +60,7 @@ function createPool(settings: HostSettings): WorkerPool {
     },
     onEvent: (runId, eventJson) => send({ type: 'sandbox:event', runId, eventJson }),
     onRunEnded: (runId, outcome) => send({ type: 'sandbox:run-ended', runId, outcome }),
+    onRunRejected: (runId, retryAfterSeconds, message) => send({ type: 'sandbox:run-rejected', runId, retryAfterSeconds, message }),
     onPoolChange: (pool) => send({ type: 'sandbox:pool', pool }),
     log: (level, message, runId) => send({ type: 'sandbox:log', level, message, runId }),
   });
@@ -83,8 +90,12 @@ function main(): void {
     void pool.close().finally(() => process.exit(0));
   });
 
-  pool.start();
   send({ type: 'sandbox:host-ready', pool: pool.status() });
+  pool.start().catch((error: unknown) => {
+    // Without the compiled module no worker can start; the runner restarts the host.
+    send({ type: 'sandbox:log', level: 'error', message: `the sandbox host could not prepare Pyodide: ${(error as Error).message}` });
+    process.exit(1);
+  });
 }
 
 main();

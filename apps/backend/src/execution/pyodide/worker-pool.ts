@@ -2,7 +2,12 @@
  * A pool of warm, single-use Pyodide workers inside the sandbox host process.
  *
  * Each run takes one ready worker; the worker is terminated when the run ends and a
- * new one starts in its place. Runs that find no ready worker wait in a queue.
+ * new one starts in its place. Runs that find no ready worker wait in a queue of at most
+ * `maxQueuedRuns`. A run beyond that is rejected at once with a retry estimate.
+ *
+ * Before the first worker starts, the pool compiles pyodide.asm.wasm once and prepares a
+ * memory snapshot (interpreter-template.ts), so a new worker instantiates the shared
+ * module and restores its own copy of the snapshot instead of running Pyodide's start-up.
  *
  * A run's status:
  *
@@ -14,18 +19,24 @@
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import type { SandboxRunRequest, ScriptError } from '@policy-logic-studio/shared';
 import type { RunnerOutcome } from '../runner.js';
-import type { PoolStatus, WorkerReport, WorkerSetup } from './host-protocol.js';
+import type { InterpreterStart, PoolStatus, WorkerReport, WorkerSetup } from './host-protocol.js';
+import { prepareTemplate, snapshotCopy, type InterpreterTemplate } from './interpreter-template.js';
 
 export interface WorkerPoolOptions {
   workerScriptPath: string;
+  snapshotWorkerPath: string;
+  interpreterStart: InterpreterStart;
   poolSize: number;
+  /** Runs that may wait for a worker. One more is rejected through `onRunRejected`. */
+  maxQueuedRuns: number;
   /** Old-generation heap cap of each worker's JavaScript engine. */
   jsHeapMaxMb: number;
   /** Cap on events plus printed text, in characters, that one run may send through the host. */
   runOutputMaxChars: number;
-  setup: Omit<WorkerSetup, 'eventPort'>;
+  setup: Omit<WorkerSetup, 'eventPort' | 'wasmModule' | 'wasmByteLength' | 'snapshot'>;
   onEvent: (runId: string, eventJson: string) => void;
   onRunEnded: (runId: string, outcome: RunnerOutcome) => void;
+  onRunRejected: (runId: string, retryAfterSeconds: number, message: string) => void;
   onPoolChange: (pool: PoolStatus) => void;
   log: (level: 'info' | 'warn' | 'error', message: string, runId?: string) => void;
 }
@@ -37,6 +48,7 @@ interface PooledWorker {
   thread: Worker;
   port: MessagePort;
   state: WorkerState;
+  startedAt: number;
   run?: ActiveRun;
 }
 
@@ -56,6 +68,9 @@ const WORKER_STACK_SIZE_MB = 4;
 // A worker that cannot start this many times in a row stops the refill loop.
 const MAX_CONSECUTIVE_START_FAILURES = 5;
 
+// Weight of the newest sample in the moving average of refill times.
+const REFILL_AVERAGE_WEIGHT = 0.2;
+
 export class WorkerPool {
   private readonly workers = new Set<PooledWorker>();
   private readonly queue: ActiveRun[] = [];
@@ -63,22 +78,46 @@ export class WorkerPool {
   private nextWorkerId = 1;
   private consecutiveStartFailures = 0;
   private closed = false;
+  private template?: InterpreterTemplate;
+  private refillMs?: number;
 
   constructor(private readonly options: WorkerPoolOptions) {}
 
-  start(): void {
+  /** Prepares the shared module and snapshot, then starts the workers. Runs submitted meanwhile wait in the queue. */
+  async start(): Promise<void> {
+    const preparedAt = performance.now();
+    const template = await prepareTemplate({
+      interpreterStart: this.options.interpreterStart,
+      snapshotWorkerPath: this.options.snapshotWorkerPath,
+      jsHeapMaxMb: this.options.jsHeapMaxMb,
+      workerStackSizeMb: WORKER_STACK_SIZE_MB,
+      setup: this.options.setup,
+    });
+    if (template.snapshotError !== undefined) {
+      this.options.log('error', `Pyodide workers start without a memory snapshot, each with a full start-up: ${template.snapshotError}`);
+    } else {
+      const snapshotBytes = template.snapshot?.byteLength ?? 0;
+      this.options.log('info', `prepared the Pyodide template in ${Math.round(performance.now() - preparedAt)} ms (snapshot: ${snapshotBytes} bytes)`);
+    }
+    this.template = template;
     this.refill();
   }
 
   status(): PoolStatus {
     const count = (state: WorkerState): number =>
       [...this.workers].filter((worker) => worker.state === state).length;
-    return {
+    const status: PoolStatus = {
       readyWorkers: count('ready'),
       startingWorkers: count('starting'),
       busyWorkers: count('busy'),
       queuedRuns: this.queue.length,
+      preparing: this.template === undefined,
+      interpreterStart: this.template !== undefined && this.template.snapshot === undefined ? 'full-load' : this.options.interpreterStart,
     };
+    if (this.refillMs !== undefined) {
+      status.refillMs = Math.round(this.refillMs);
+    }
+    return status;
   }
 
   submit(request: SandboxRunRequest, timeoutMs: number): void {
@@ -90,6 +129,26 @@ export class WorkerPool {
     this.runs.set(request.runId, run);
     this.queue.push(run);
     this.dispatch();
+    if (run.status === 'queued' && this.queue.length > this.options.maxQueuedRuns) {
+      this.rejectQueuedRun(run);
+    }
+  }
+
+  private rejectQueuedRun(run: ActiveRun): void {
+    this.queue.splice(this.queue.indexOf(run), 1);
+    this.runs.delete(run.request.runId);
+    const message = `all Pyodide interpreters are busy and ${this.options.maxQueuedRuns} runs are already waiting (PYODIDE_MAX_QUEUED_RUNS)`;
+    this.options.onRunRejected(run.request.runId, this.estimateRetryAfterSeconds(), message);
+  }
+
+  /**
+   * Estimates when the queue will have room again: the waiting runs need this many new
+   * workers, started `poolSize` at a time. An estimate, because the machine's load changes it.
+   */
+  private estimateRetryAfterSeconds(): number {
+    const refillMs = this.refillMs ?? 2_000;
+    const rounds = Math.ceil(this.queue.length / this.options.poolSize);
+    return Math.max(1, Math.ceil((rounds * refillMs) / 1000));
   }
 
   cancel(runId: string): void {
@@ -116,22 +175,33 @@ export class WorkerPool {
   }
 
   private refill(): void {
-    if (this.closed || this.consecutiveStartFailures >= MAX_CONSECUTIVE_START_FAILURES) {
+    if (this.closed || this.template === undefined || this.consecutiveStartFailures >= MAX_CONSECUTIVE_START_FAILURES) {
       return;
     }
     const live = [...this.workers].filter((worker) => worker.state === 'starting' || worker.state === 'ready');
     for (let missing = this.options.poolSize - live.length; missing > 0; missing -= 1) {
-      this.startWorker();
+      this.startWorker(this.template);
     }
     this.announcePool();
   }
 
-  private startWorker(): void {
+  private startWorker(template: InterpreterTemplate): void {
     const channel = new MessageChannel();
-    const setup: WorkerSetup = { ...this.options.setup, eventPort: channel.port2 };
+    const snapshot = snapshotCopy(template);
+    const setup: WorkerSetup = {
+      ...this.options.setup,
+      wasmModule: template.wasmModule,
+      wasmByteLength: template.wasmByteLength,
+      snapshot,
+      eventPort: channel.port2,
+    };
+    const transferList: Array<MessagePort | ArrayBuffer> = [channel.port2];
+    if (snapshot !== undefined) {
+      transferList.push(snapshot.buffer as ArrayBuffer);
+    }
     const thread = new Worker(this.options.workerScriptPath, {
       workerData: setup,
-      transferList: [channel.port2],
+      transferList,
       resourceLimits: {
         maxOldGenerationSizeMb: this.options.jsHeapMaxMb,
         stackSizeMb: WORKER_STACK_SIZE_MB,
@@ -141,7 +211,7 @@ export class WorkerPool {
       stdout: true,
       stderr: true,
     });
-    const worker: PooledWorker = { id: this.nextWorkerId++, thread, port: channel.port1, state: 'starting' };
+    const worker: PooledWorker = { id: this.nextWorkerId++, thread, port: channel.port1, state: 'starting', startedAt: performance.now() };
     this.workers.add(worker);
 
     // Native writes of the worker are discarded; runtime.py captures the script's output.
@@ -171,6 +241,7 @@ export class WorkerPool {
     }
     worker.state = 'ready';
     this.consecutiveStartFailures = 0;
+    this.recordRefill(performance.now() - worker.startedAt);
     this.dispatch();
     this.announcePool();
   }
@@ -285,6 +356,10 @@ export class WorkerPool {
     this.workers.delete(worker);
     worker.port.close();
     await worker.thread.terminate();
+  }
+
+  private recordRefill(durationMs: number): void {
+    this.refillMs = this.refillMs === undefined ? durationMs : this.refillMs + REFILL_AVERAGE_WEIGHT * (durationMs - this.refillMs);
   }
 
   private announcePool(): void {

@@ -41,7 +41,7 @@ async function loadInterpreter(): Promise<Pyodide> {
   const loadPyodide = await importLoadPyodide(setup.pyodideModuleUrl);
   if (setup.snapshot !== undefined) {
     const pyodide = await loadPyodide({ ...baseLoadOptions(setup), _loadSnapshot: setup.snapshot });
-    // The restored memory already holds runtime.py and the preloaded modules.
+    // The restored memory already contains runtime.py and the preloaded modules.
     writeSandboxFiles(pyodide, setup);
     pyodide.runPython(RESEED_AFTER_RESTORE);
     return pyodide;

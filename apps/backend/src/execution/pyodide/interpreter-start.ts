@@ -1,0 +1,150 @@
+/**
+ * Start-up steps shared by the snapshot worker and the run workers, all inside worker
+ * threads of the sandbox host: preparing the thread for Pyodide under Node's permission
+ * model, loading Pyodide with the host's compiled WebAssembly module, and loading runtime.py.
+ */
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import type { PyodideInterface } from 'pyodide';
+import type { SnapshotSetup } from './host-protocol.js';
+
+type LoadPyodide = typeof import('pyodide').loadPyodide;
+export type LoadPyodideOptions = NonNullable<Parameters<LoadPyodide>[0]>;
+
+const WASM_PAGE_BYTES = 64 * 1024;
+export const SANDBOX_FOLDER = '/sandbox';
+
+// Imported while the interpreter is prepared, so a run does not pay for them.
+const PRELOADED_MODULES = [
+  'asyncio', 'base64', 'collections', 'dataclasses', 'datetime', 'decimal', 'fractions',
+  'itertools', 'json', 'math', 're', 'statistics', 'subprocess', 'socket', 'uuid', '_strptime',
+];
+
+/**
+ * Returns the constants for `process.binding('constants')`, which Emscripten calls at
+ * start-up and Node's permission model blocks. Every other binding stays blocked.
+ */
+export function answerConstantsBinding(): void {
+  const target = process as unknown as { binding: (name: string) => unknown };
+  const original = target.binding.bind(process);
+  target.binding = (name: string): unknown => {
+    if (name === 'constants') {
+      return { fs: fs.constants, os: os.constants };
+    }
+    return original(name);
+  };
+}
+
+/**
+ * Caps every WebAssembly memory created from now on at `maxBytes`. When the
+ * interpreter's heap would grow past the cap, malloc fails and Python raises MemoryError.
+ */
+export function capWasmMemory(maxBytes: number): void {
+  const OriginalMemory = WebAssembly.Memory;
+  const maxPages = Math.max(1, Math.floor(maxBytes / WASM_PAGE_BYTES));
+
+  function CappedMemory(descriptor: WebAssembly.MemoryDescriptor): WebAssembly.Memory {
+    if (descriptor.shared) {
+      return new OriginalMemory(descriptor);
+    }
+    const maximum = Math.min(descriptor.maximum ?? maxPages, maxPages);
+    return new OriginalMemory({ ...descriptor, initial: Math.min(descriptor.initial, maximum), maximum });
+  }
+  CappedMemory.prototype = OriginalMemory.prototype;
+  WebAssembly.Memory = CappedMemory as unknown as typeof WebAssembly.Memory;
+}
+
+/**
+ * Makes Pyodide's `WebAssembly.instantiate(bytes, imports)` call for pyodide.asm.wasm
+ * instantiate the host's compiled `module` instead of compiling the bytes again. Only the
+ * first call, with bytes of pyodide.asm.wasm's length, is replaced: package libraries
+ * load later and go to the original function.
+ */
+function instantiateSharedModule(module: WebAssembly.Module, wasmByteLength: number): void {
+  const original = WebAssembly.instantiate as (source: unknown, imports?: WebAssembly.Imports) => Promise<unknown>;
+  let replaced = false;
+
+  const instantiate = async (source: unknown, imports?: WebAssembly.Imports): Promise<unknown> => {
+    const isMainModule = !replaced && ArrayBuffer.isView(source) && source.byteLength === wasmByteLength;
+    replaced = true;
+    if (!isMainModule) {
+      return original.call(WebAssembly, source, imports);
+    }
+    const instance = await original.call(WebAssembly, module, imports);
+    return { instance, module };
+  };
+  WebAssembly.instantiate = instantiate as typeof WebAssembly.instantiate;
+}
+
+/**
+ * Loads pyodide.asm.js through the CommonJS loader, then pyodide.mjs, which skips its own
+ * load of pyodide.asm.js because the global it defines exists. An ES module import of the
+ * 1.2 MB file first scans it for named exports, which cost about 100 ms per worker here.
+ */
+export async function importLoadPyodide(pyodideModuleUrl: string): Promise<LoadPyodide> {
+  const require = createRequire(pyodideModuleUrl);
+  require('./pyodide.asm.js');
+  const { loadPyodide } = (await import(pyodideModuleUrl)) as { loadPyodide: LoadPyodide };
+  return loadPyodide;
+}
+
+/**
+ * Creates the only globals `import js` can see: an empty object, not frozen because
+ * Pyodide adds properties to it. Not a boundary, because any JavaScript object leads to `Function`.
+ */
+export function restrictedJsGlobals(): object {
+  return Object.create(null) as object;
+}
+
+/** Returns the `loadPyodide` options of every interpreter in the sandbox, restored from the snapshot or not. */
+export function baseLoadOptions(setup: SnapshotSetup): LoadPyodideOptions {
+  const discard = (): void => {};
+  return {
+    indexURL: setup.pyodideIndexPath,
+    packageCacheDir: setup.packagePlan?.cacheDir,
+    jsglobals: restrictedJsGlobals(),
+    // runtime.py captures Python's print; this only catches native writes to fd 1 and 2.
+    stdout: discard,
+    stderr: discard,
+    env: { HOME: '/home/pyodide', PATH: '/usr/bin' },
+  };
+}
+
+/**
+ * Writes runtime.py and table.py into the interpreter's virtual filesystem. The
+ * filesystem lives in JavaScript, outside the memory snapshot, so every worker writes them.
+ */
+export function writeSandboxFiles(pyodide: PyodideInterface, setup: SnapshotSetup): void {
+  pyodide.FS.mkdirTree(SANDBOX_FOLDER);
+  pyodide.FS.writeFile(`${SANDBOX_FOLDER}/runtime.py`, setup.runtimeSource);
+  if (setup.tableSource !== undefined) {
+    pyodide.FS.writeFile(`${SANDBOX_FOLDER}/table.py`, setup.tableSource);
+  }
+}
+
+/** Imports runtime.py and the preloaded standard modules. In snapshot mode this runs once, before the snapshot. */
+export function importRuntime(pyodide: PyodideInterface): void {
+  pyodide.runPython(
+    [
+      'import sys',
+      `sys.path.insert(0, ${JSON.stringify(SANDBOX_FOLDER)})`,
+      'import runtime',
+      ...PRELOADED_MODULES.map((name) => `import ${name}`),
+    ].join('\n'),
+  );
+}
+
+/** Prepares this thread for Pyodide: the constants binding, the memory cap and the shared module. */
+export function prepareThread(setup: SnapshotSetup): void {
+  answerConstantsBinding();
+  capWasmMemory(setup.wasmMemoryMaxBytes);
+  instantiateSharedModule(setup.wasmModule, setup.wasmByteLength);
+}
+
+export function describeFailure(error: unknown): string {
+  if (error instanceof Error) {
+    return error.message;
+  }
+  return String(error);
+}

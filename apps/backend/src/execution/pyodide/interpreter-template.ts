@@ -1,0 +1,97 @@
+/**
+ * The interpreter template that the sandbox host prepares once for every run worker:
+ * pyodide.asm.wasm compiled to a `WebAssembly.Module`, and a memory snapshot of an
+ * interpreter that has loaded runtime.py but never run a script.
+ *
+ * The module is immutable code, so workers share it. The snapshot is never shared: each
+ * worker gets its own copy (`snapshotCopy`), because a SharedArrayBuffer would let an
+ * escaped script change what later interpreters start from.
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { InterpreterStart, SnapshotReport, SnapshotSetup } from './host-protocol.js';
+
+// A snapshot worker runs one full Pyodide start-up: about 2 s on an idle core, far more on a loaded machine.
+const SNAPSHOT_TIMEOUT_MS = 120_000;
+
+export interface TemplateOptions {
+  interpreterStart: InterpreterStart;
+  snapshotWorkerPath: string;
+  jsHeapMaxMb: number;
+  workerStackSizeMb: number;
+  setup: Omit<SnapshotSetup, 'wasmModule' | 'wasmByteLength'>;
+}
+
+export interface InterpreterTemplate {
+  wasmModule: WebAssembly.Module;
+  wasmByteLength: number;
+  /** Memory of the prepared interpreter; undefined in `full-load` mode or when preparing it failed. */
+  snapshot?: Uint8Array;
+  /** Reason for a missing snapshot in `snapshot` mode. */
+  snapshotError?: string;
+}
+
+/** Compiles pyodide.asm.wasm and, in `snapshot` mode, prepares the memory snapshot in a worker of its own. */
+export async function prepareTemplate(options: TemplateOptions): Promise<InterpreterTemplate> {
+  const wasmPath = path.join(fileURLToPath(new URL('.', options.setup.pyodideModuleUrl)), 'pyodide.asm.wasm');
+  const wasmBytes = await readFile(wasmPath);
+  const wasmModule = await WebAssembly.compile(wasmBytes);
+  const template: InterpreterTemplate = { wasmModule, wasmByteLength: wasmBytes.byteLength };
+  if (options.interpreterStart === 'full-load') {
+    return template;
+  }
+
+  try {
+    template.snapshot = await makeSnapshot(options, { ...options.setup, wasmModule, wasmByteLength: wasmBytes.byteLength });
+  } catch (error) {
+    template.snapshotError = (error as Error).message;
+  }
+  if (template.snapshot !== undefined && template.snapshot.byteLength >= options.setup.wasmMemoryMaxBytes) {
+    template.snapshotError = `the snapshot (${template.snapshot.byteLength} bytes) does not fit the WebAssembly memory cap of ${options.setup.wasmMemoryMaxBytes} bytes`;
+    template.snapshot = undefined;
+  }
+  return template;
+}
+
+/** Returns a copy of the snapshot for one worker, whose buffer can be transferred to it. */
+export function snapshotCopy(template: InterpreterTemplate): Uint8Array | undefined {
+  return template.snapshot?.slice();
+}
+
+function makeSnapshot(options: TemplateOptions, setup: SnapshotSetup): Promise<Uint8Array> {
+  const thread = new Worker(options.snapshotWorkerPath, {
+    workerData: setup,
+    resourceLimits: { maxOldGenerationSizeMb: options.jsHeapMaxMb, stackSizeMb: options.workerStackSizeMb },
+    env: {},
+    stdout: true,
+    stderr: true,
+  });
+  thread.stdout.resume();
+  thread.stderr.resume();
+
+  return new Promise<Uint8Array>((resolve, reject) => {
+    const timer = setTimeout(() => fail(`no snapshot within ${SNAPSHOT_TIMEOUT_MS} ms`), SNAPSHOT_TIMEOUT_MS);
+    const finish = (): void => {
+      clearTimeout(timer);
+      thread.removeAllListeners();
+      void thread.terminate();
+    };
+    const fail = (message: string): void => {
+      finish();
+      reject(new Error(`preparing the Pyodide memory snapshot failed: ${message}`));
+    };
+
+    thread.on('message', (message: SnapshotReport) => {
+      if (message.type === 'sandbox:snapshot-ready') {
+        finish();
+        resolve(message.snapshot);
+        return;
+      }
+      fail(message.message);
+    });
+    thread.on('error', (error) => fail(error.message));
+    thread.on('exit', (code) => fail(`the snapshot worker exited (code ${code})`));
+  });
+}
