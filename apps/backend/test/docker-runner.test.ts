@@ -86,20 +86,10 @@ describeWithDocker('DockerRunner', probe, () => {
   });
 
   it.each([
-    'scipy', 'sympy', 'pandas', 'pint', 'cftime', 'statsmodels', 'networkx', 'sklearn',
+    'scipy', 'sympy', 'pandas', 'pint', 'cftime', 'astropy', 'statsmodels', 'networkx', 'sklearn',
     'xarray', 'geopandas', 'rasterio', 'rioxarray', 'matplotlib.pyplot', 'dateutil', 'six',
   ])('imports %s from the image', async (moduleName) => {
     const run = await runScript(runner, `import ${moduleName}\ndone({'imported': True})`);
-
-    expect(run.error).toBeUndefined();
-    expect(run.results).toEqual([{ imported: true }]);
-  });
-
-  // NOTE: expected to fail until runtime.py's placeholder for the removed `js` module raises
-  // AttributeError for dunder names. astropy calls inspect.getmodule at import, whose
-  // hasattr(module, '__file__') lets the placeholder's PermissionError through.
-  it.fails('imports astropy from the image', async () => {
-    const run = await runScript(runner, "import astropy\ndone({'imported': True})");
 
     expect(run.error).toBeUndefined();
     expect(run.results).toEqual([{ imported: true }]);

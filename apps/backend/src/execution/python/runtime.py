@@ -528,13 +528,20 @@ def _blocked_import_error(name, reason):
 
 
 class _StubModule(types.ModuleType):
-    """Placeholder for a removed module: any attribute access raises PermissionError."""
+    """Placeholder for a removed module: attribute access raises PermissionError.
+
+    Dunder lookups raise AttributeError instead, because library code probes modules
+    with ``hasattr(module, '__file__')`` (``inspect.getmodule``, astropy at import) and
+    only catches AttributeError.
+    """
 
     def __init__(self, name, reason):
         super().__init__(name)
         object.__setattr__(self, "_sandbox_reason", reason)
 
     def __getattr__(self, attribute):
+        if attribute.startswith("__") and attribute.endswith("__"):
+            raise AttributeError(attribute)
         reason = object.__getattribute__(self, "_sandbox_reason")
         raise PermissionError(f"'{self.__name__}.{attribute}' is not allowed in the sandbox: {reason}")
 
