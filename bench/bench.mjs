@@ -104,7 +104,12 @@ function fail(message) {
   process.exit(2);
 }
 
+// The 1-minute load average when each section started: on a shared machine it explains
+// most of the spread between two runs of the benchmark.
+const sectionLoad = [];
+
 function progress(message) {
+  sectionLoad.push({ section: message, loadAverage1m: Number(loadavg()[0].toFixed(2)) });
   process.stderr.write(`bench: ${message}\n`);
 }
 
@@ -326,6 +331,8 @@ function printReport(options, results) {
   if (failures.length > 0) {
     out.push(`Runs that did not complete (left out of the latency rows): ${failures.length}: ${[...new Set(failures)].join('; ')}`, '');
   }
+  out.push('1-minute load average when each section started:', '');
+  out.push(renderTable(['section', 'load average'], results.sectionLoad.map((entry) => [entry.section, entry.loadAverage1m])), '');
   out.push(`load average at the end: ${results.loadAverageAtEnd.join(' ')}`);
   if (results.buildChangeWarning) {
     out.push('', results.buildChangeWarning);
@@ -357,6 +364,7 @@ async function main() {
   await benchDocker(options, results);
   results.loadAverageAtEnd = loadavg().map((value) => Number(value.toFixed(2)));
   results.buildChangeWarning = buildChangeWarning(results.machine.backendBuildTime);
+  results.sectionLoad = sectionLoad;
 
   printReport(options, results);
   if (options.jsonPath) {

@@ -53,6 +53,8 @@ const EXPECTED_STATUS = {
 };
 const FINAL_STATUSES = new Set(['completed', 'failed', 'timed_out', 'cancelled']);
 const HEALTH_PROBE_INTERVAL_MS = 500;
+// A client honours Retry-After up to this wait, so a long value cannot stall the test.
+const MAX_RETRY_AFTER_MS = 5_000;
 const HEALTH_PROBE_TIMEOUT_MS = 5_000;
 const MEMORY_SAMPLE_INTERVAL_MS = 1_000;
 // Time after the last request for the pool to refill and for containers to be removed.
@@ -225,6 +227,12 @@ async function settle(backend, mode) {
   }
 }
 
+/** Converts a Retry-After header in seconds to a wait, capped at MAX_RETRY_AFTER_MS. */
+function retryDelayMs(retryAfter) {
+  const seconds = Number(retryAfter);
+  return Number.isFinite(seconds) && seconds > 0 ? Math.min(seconds * 1000, MAX_RETRY_AFTER_MS) : 0;
+}
+
 /** Classifies one response: a final status, a clear rejection (429/503), or lost. */
 function classify(result) {
   if (result.httpStatus === 200 && FINAL_STATUSES.has(result.runStatus)) {
@@ -393,6 +401,9 @@ async function main() {
         const result = await postDryRun(backend.url, dryRunBody(scriptName), {
           signal: AbortSignal.any([signal, AbortSignal.timeout(requestTimeoutMs)]),
         });
+        if (classify(result) === 'refused') {
+          await sleep(retryDelayMs(result.retryAfter));
+        }
         return { ...result, scriptName };
       },
     });
