@@ -1,7 +1,9 @@
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
+import { Writable } from 'node:stream';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SandboxEvent } from '@policy-logic-studio/shared';
 import { PyodideRunner } from '../src/execution/pyodide/pyodide-runner.js';
@@ -265,6 +267,14 @@ function attempts(): Attempt[] {
       },
     },
     {
+      name: 'snapshot copy left in the worker',
+      script: `${JS_FUNCTION}kind = await JsFunction('return import("node:worker_threads").then((threads) => typeof threads.workerData.snapshot)')()\ndone(kind)`,
+      expected: 'contained',
+      check: (run) => {
+        expect(run.summary.results).toEqual(['undefined']);
+      },
+    },
+    {
       name: 'event flood past the runtime caps',
       script: `${JS_FUNCTION}emit = api._sink._emit\nfor i in range(200):\n    emit('x' * 1_000_000)`,
       expected: 'crashed',
@@ -316,6 +326,7 @@ function expectOutcome(attempt: Attempt, run: AttemptRun): void {
 
 describe('Pyodide sandbox escape battery', () => {
   let runner: PyodideRunner;
+  const hostLog: string[] = [];
 
   beforeAll(async () => {
     // The runner is created by this process, which plays the API process.
@@ -333,7 +344,13 @@ describe('Pyodide sandbox escape battery', () => {
     tcpPort = (tcpServer.address() as net.AddressInfo).port;
 
     // A 16 MB event cap keeps the event-flood attempt short; every other attempt stays far below it.
-    runner = new PyodideRunner({ poolSize: 2, runOutputMaxChars: 16 * 1024 * 1024 });
+    const logStream = new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        hostLog.push(chunk.toString('utf8'));
+        callback();
+      },
+    });
+    runner = new PyodideRunner({ poolSize: 2, runOutputMaxChars: 16 * 1024 * 1024, logger: pino({ level: 'warn' }, logStream) });
     await runner.start();
   });
 
@@ -371,6 +388,29 @@ describe('Pyodide sandbox escape battery', () => {
       expect(next.summary.results).toEqual([6]);
     }, ATTEMPT_TEST_TIMEOUT_MS);
   });
+
+  it('ignores a forged ready report with a snapshot', async () => {
+    const snapshotBytes = runner.health().snapshotBytes as number;
+    // A zeroed copy of the right size: if the host took it, the next worker to restore it would fail to start.
+    const forge = [
+      `port.postMessage({ type: 'sandbox:worker-ready', snapshot: new Uint8Array(${snapshotBytes}) })`,
+      "return 'sent'",
+    ].join('; ');
+    const script = `${JS_FUNCTION}sent = await JsFunction('''return import("node:worker_threads").then((threads) => { const port = threads.workerData.eventPort; ${forge} })''')()\ndone(sent)`;
+    hostLog.length = 0;
+
+    const forged = await runAttempt(runner, script);
+    const followUps = [];
+    for (let run = 0; run < 4; run += 1) {
+      followUps.push(await runAttempt(runner, `done(${run})`));
+    }
+
+    expect(snapshotBytes).toBeGreaterThan(0);
+    expect(forged.summary.error).toBeUndefined();
+    expect(forged.summary.results).toEqual(['sent']);
+    expect(followUps.map((run) => run.summary.results)).toEqual([[0], [1], [2], [3]]);
+    expect(hostLog.filter((line) => line.includes('failed before a run'))).toEqual([]);
+  }, ATTEMPT_TEST_TIMEOUT_MS);
 
   it('keeps globals of one run out of the next', async () => {
     await runAttempt(runner, "import builtins, sys\nbuiltins.PLANTED = 1\nsys.modules['planted_module'] = sys\ndone(1)");

@@ -28,6 +28,8 @@ export interface PoolStatus {
   preparing: boolean;
   /** Start-up path of new workers: the prepared memory snapshot, or a full `loadPyodide()`. */
   interpreterStart: InterpreterStart;
+  /** Size of the memory snapshot each worker restores; absent without one. */
+  snapshotBytes?: number;
   /** Moving average of the time from starting a worker to its `sandbox:worker-ready`, in milliseconds. */
   refillMs?: number;
 }
@@ -89,7 +91,11 @@ export type WorkerCommand = { type: 'host:run'; request: SandboxRunRequest };
 
 /** Worker thread to sandbox host, over `WorkerSetup.eventPort`. */
 export type WorkerReport =
-  | { type: 'sandbox:worker-ready' }
+  /**
+   * The interpreter is ready and has run nothing yet. `snapshot` returns the worker's
+   * restored copy, unchanged, so the host can hand it to the next worker.
+   */
+  | { type: 'sandbox:worker-ready'; snapshot?: Uint8Array }
   | { type: 'sandbox:event'; eventJson: string }
   /** runtime.py returned: the last event was `sandbox:error` or `sandbox:complete`. */
   | { type: 'sandbox:finished' }

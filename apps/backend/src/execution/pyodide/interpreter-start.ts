@@ -4,10 +4,12 @@
  * model, loading Pyodide with the host's compiled WebAssembly module, and loading runtime.py.
  */
 import fs from 'node:fs';
-import { createRequire } from 'node:module';
+import { createRequire, syncBuiltinESMExports } from 'node:module';
 import os from 'node:os';
 import type { PyodideInterface } from 'pyodide';
 import type { SnapshotSetup } from './host-protocol.js';
+
+const require = createRequire(import.meta.url);
 
 type LoadPyodide = typeof import('pyodide').loadPyodide;
 export type LoadPyodideOptions = NonNullable<Parameters<LoadPyodide>[0]>;
@@ -56,22 +58,31 @@ export function capWasmMemory(maxBytes: number): void {
 }
 
 /**
- * Makes Pyodide's `WebAssembly.instantiate(bytes, imports)` call for pyodide.asm.wasm
- * instantiate the host's compiled `module` instead of compiling the bytes again. Only the
- * first call, with bytes of pyodide.asm.wasm's length, is replaced: package libraries
- * load later and go to the original function.
+ * Makes Pyodide instantiate the host's compiled `module` instead of reading and compiling
+ * pyodide.asm.wasm again. Pyodide reads the file with `fs/promises.readFile` and passes
+ * the bytes to `WebAssembly.instantiate`. The read of that one path returns a marker
+ * instead (saving a 10 MB read and its garbage per worker), and instantiating the marker
+ * instantiates `module`. Package libraries load later and reach the original functions.
  */
-function instantiateSharedModule(module: WebAssembly.Module, wasmByteLength: number): void {
-  const original = WebAssembly.instantiate as (source: unknown, imports?: WebAssembly.Imports) => Promise<unknown>;
-  let replaced = false;
-
-  const instantiate = async (source: unknown, imports?: WebAssembly.Imports): Promise<unknown> => {
-    const isMainModule = !replaced && ArrayBuffer.isView(source) && source.byteLength === wasmByteLength;
-    replaced = true;
-    if (!isMainModule) {
-      return original.call(WebAssembly, source, imports);
+function instantiateSharedModule(module: WebAssembly.Module, wasmPath: string): void {
+  const marker = new Uint8Array(0);
+  const fsPromises = require('node:fs/promises') as { readFile: (...args: unknown[]) => Promise<unknown> };
+  const originalReadFile = fsPromises.readFile;
+  fsPromises.readFile = (...args: unknown[]): Promise<unknown> => {
+    if (args[0] === wasmPath) {
+      return Promise.resolve(marker);
     }
-    const instance = await original.call(WebAssembly, module, imports);
+    return originalReadFile(...args);
+  };
+  // Pyodide imports `node:fs/promises` as ES module, whose bindings follow this call.
+  syncBuiltinESMExports();
+
+  const originalInstantiate = WebAssembly.instantiate as (source: unknown, imports?: WebAssembly.Imports) => Promise<unknown>;
+  const instantiate = async (source: unknown, imports?: WebAssembly.Imports): Promise<unknown> => {
+    if (!(ArrayBuffer.isView(source) && source.buffer === marker.buffer)) {
+      return originalInstantiate.call(WebAssembly, source, imports);
+    }
+    const instance = await originalInstantiate.call(WebAssembly, module, imports);
     return { instance, module };
   };
   WebAssembly.instantiate = instantiate as typeof WebAssembly.instantiate;
@@ -83,8 +94,7 @@ function instantiateSharedModule(module: WebAssembly.Module, wasmByteLength: num
  * 1.2 MB file first scans it for named exports, which cost about 100 ms per worker here.
  */
 export async function importLoadPyodide(pyodideModuleUrl: string): Promise<LoadPyodide> {
-  const require = createRequire(pyodideModuleUrl);
-  require('./pyodide.asm.js');
+  createRequire(pyodideModuleUrl)('./pyodide.asm.js');
   const { loadPyodide } = (await import(pyodideModuleUrl)) as { loadPyodide: LoadPyodide };
   return loadPyodide;
 }
@@ -139,7 +149,7 @@ export function importRuntime(pyodide: PyodideInterface): void {
 export function prepareThread(setup: SnapshotSetup): void {
   answerConstantsBinding();
   capWasmMemory(setup.wasmMemoryMaxBytes);
-  instantiateSharedModule(setup.wasmModule, setup.wasmByteLength);
+  instantiateSharedModule(setup.wasmModule, `${setup.pyodideIndexPath}pyodide.asm.wasm`);
 }
 
 export function describeFailure(error: unknown): string {

@@ -13,6 +13,10 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { InterpreterStart, SnapshotReport, SnapshotSetup } from './host-protocol.js';
 
+// Spare copies serve refills that start while others finish. Each one costs a snapshot's
+// size (about 20 MB) of host memory, so an idle pool keeps no more than this.
+const MAX_SPARE_COPIES = 2;
+
 // A snapshot worker runs one full Pyodide start-up: about 2 s on an idle core, far more on a loaded machine.
 const SNAPSHOT_TIMEOUT_MS = 120_000;
 
@@ -31,6 +35,8 @@ export interface InterpreterTemplate {
   snapshot?: Uint8Array;
   /** Reason for a missing snapshot in `snapshot` mode. */
   snapshotError?: string;
+  /** Copies that workers returned unchanged after their restore, for the next workers. */
+  spareCopies: Uint8Array[];
 }
 
 /** Compiles pyodide.asm.wasm and, in `snapshot` mode, prepares the memory snapshot in a worker of its own. */
@@ -38,7 +44,7 @@ export async function prepareTemplate(options: TemplateOptions): Promise<Interpr
   const wasmPath = path.join(fileURLToPath(new URL('.', options.setup.pyodideModuleUrl)), 'pyodide.asm.wasm');
   const wasmBytes = await readFile(wasmPath);
   const wasmModule = await WebAssembly.compile(wasmBytes);
-  const template: InterpreterTemplate = { wasmModule, wasmByteLength: wasmBytes.byteLength };
+  const template: InterpreterTemplate = { wasmModule, wasmByteLength: wasmBytes.byteLength, spareCopies: [] };
   if (options.interpreterStart === 'full-load') {
     return template;
   }
@@ -57,7 +63,21 @@ export async function prepareTemplate(options: TemplateOptions): Promise<Interpr
 
 /** Returns a copy of the snapshot for one worker, whose buffer can be transferred to it. */
 export function snapshotCopy(template: InterpreterTemplate): Uint8Array | undefined {
-  return template.snapshot?.slice();
+  if (template.snapshot === undefined) {
+    return undefined;
+  }
+  return template.spareCopies.pop() ?? template.snapshot.slice();
+}
+
+/**
+ * Keeps a copy that a worker returned before running anything, so the next worker needs
+ * no fresh 20 MB allocation and copy. Pyodide's restore only reads the copy.
+ */
+export function recycleSnapshot(template: InterpreterTemplate, copy: Uint8Array): void {
+  const fits = template.snapshot !== undefined && copy.byteLength === template.snapshot.byteLength;
+  if (fits && template.spareCopies.length < MAX_SPARE_COPIES) {
+    template.spareCopies.push(copy);
+  }
 }
 
 function makeSnapshot(options: TemplateOptions, setup: SnapshotSetup): Promise<Uint8Array> {

@@ -20,7 +20,7 @@ import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from '
 import type { SandboxRunRequest, ScriptError } from '@policy-logic-studio/shared';
 import type { RunnerOutcome } from '../runner.js';
 import type { InterpreterStart, PoolStatus, WorkerReport, WorkerSetup } from './host-protocol.js';
-import { prepareTemplate, snapshotCopy, type InterpreterTemplate } from './interpreter-template.js';
+import { prepareTemplate, recycleSnapshot, snapshotCopy, type InterpreterTemplate } from './interpreter-template.js';
 
 export interface WorkerPoolOptions {
   workerScriptPath: string;
@@ -114,6 +114,9 @@ export class WorkerPool {
       preparing: this.template === undefined,
       interpreterStart: this.template !== undefined && this.template.snapshot === undefined ? 'full-load' : this.options.interpreterStart,
     };
+    if (this.template?.snapshot !== undefined) {
+      status.snapshotBytes = this.template.snapshot.byteLength;
+    }
     if (this.refillMs !== undefined) {
       status.refillMs = Math.round(this.refillMs);
     }
@@ -225,7 +228,7 @@ export class WorkerPool {
   private handleReport(worker: PooledWorker, message: WorkerReport): void {
     switch (message.type) {
       case 'sandbox:worker-ready':
-        return this.handleWorkerReady(worker);
+        return this.handleWorkerReady(worker, message.snapshot);
       case 'sandbox:event':
         return this.handleEvent(worker, message.eventJson);
       case 'sandbox:finished':
@@ -235,9 +238,13 @@ export class WorkerPool {
     }
   }
 
-  private handleWorkerReady(worker: PooledWorker): void {
+  private handleWorkerReady(worker: PooledWorker, snapshot: Uint8Array | undefined): void {
+    // Only a starting worker has run no script, so only its report and copy are trusted.
     if (worker.state !== 'starting') {
       return;
+    }
+    if (snapshot !== undefined && this.template !== undefined) {
+      recycleSnapshot(this.template, snapshot);
     }
     worker.state = 'ready';
     this.consecutiveStartFailures = 0;

@@ -79,10 +79,17 @@ async function runScript(pyodide: Pyodide, request: SandboxRunRequest): Promise<
 async function main(): Promise<void> {
   prepareThread(setup);
   const pyodide = await loadInterpreter();
-  // The restored copy is now inside the interpreter's own memory.
-  setup.snapshot = undefined;
   removeNetworkGlobals();
-  report({ type: 'sandbox:worker-ready' });
+
+  // The interpreter's memory now contains the restored state, so the copy goes back to
+  // the host before any script could reach it, and this thread keeps no reference.
+  const snapshot = setup.snapshot;
+  setup.snapshot = undefined;
+  if (snapshot === undefined) {
+    report({ type: 'sandbox:worker-ready' });
+  } else {
+    setup.eventPort.postMessage({ type: 'sandbox:worker-ready', snapshot } satisfies WorkerReport, [snapshot.buffer as ArrayBuffer]);
+  }
 
   parentPort!.once('message', (command: WorkerCommand) => {
     runScript(pyodide, command.request).then(
