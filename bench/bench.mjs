@@ -11,7 +11,8 @@ import { writeFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { startBackend, waitForFullPool } from './lib/backend.mjs';
-import { buildChangeWarning, describeMachine, formatMachine } from './lib/machine.mjs';
+import { freezeBuild } from './lib/frozen-build.mjs';
+import { describeMachine, formatMachine } from './lib/machine.mjs';
 import { formatNumber, renderTable } from './lib/stats.mjs';
 import {
   dockerUnavailableReason,
@@ -113,13 +114,13 @@ function progress(message) {
   process.stderr.write(`bench: ${message}\n`);
 }
 
-async function benchPyodide(options, results) {
+async function benchPyodide(options, results, buildRoot) {
   const env = { PYTHON_SANDBOX_MODE: 'pyodide', PYODIDE_POOL_SIZE: String(options.poolSize) };
   if (options.packageSource) {
     env.PYODIDE_PACKAGE_BASE_URL = options.packageSource;
   }
   progress(`starting the backend in Pyodide mode (PYODIDE_POOL_SIZE=${options.poolSize})`);
-  const backend = await startBackend({ env, label: 'Pyodide-mode backend' });
+  const backend = await startBackend({ env, root: buildRoot, label: 'Pyodide-mode backend' });
   try {
     await waitForFullPool(backend);
     results.memory = await measureMemory(backend);
@@ -155,7 +156,7 @@ async function benchPyodide(options, results) {
   }
 }
 
-async function benchDocker(options, results) {
+async function benchDocker(options, results, buildRoot) {
   const reason = options.skipDocker ? 'skipped with --skip-docker' : await dockerUnavailableReason(SANDBOX_IMAGE);
   if (reason !== undefined) {
     results.docker = { skipped: reason };
@@ -165,7 +166,11 @@ async function benchDocker(options, results) {
   results.docker.plainRun = await measurePlainDockerRun(SANDBOX_IMAGE, { runs: options.runs, timeBudgetMs: options.sectionBudgetMs });
 
   progress('starting the backend in Docker mode');
-  const backend = await startBackend({ env: { PYTHON_SANDBOX_MODE: 'docker', PYTHON_SANDBOX_IMAGE: SANDBOX_IMAGE }, label: 'Docker-mode backend' });
+  const backend = await startBackend({
+    env: { PYTHON_SANDBOX_MODE: 'docker', PYTHON_SANDBOX_IMAGE: SANDBOX_IMAGE },
+    root: buildRoot,
+    label: 'Docker-mode backend',
+  });
   try {
     results.docker.sequential = await measureSequential(backend, 'pythonTrivial', { runs: options.runs, timeBudgetMs: options.sectionBudgetMs });
     results.docker.throughput = [];
@@ -334,17 +339,16 @@ function printReport(options, results) {
   out.push('1-minute load average when each section started:', '');
   out.push(renderTable(['section', 'load average'], results.sectionLoad.map((entry) => [entry.section, entry.loadAverage1m])), '');
   out.push(`load average at the end: ${results.loadAverageAtEnd.join(' ')}`);
-  if (results.buildChangeWarning) {
-    out.push('', results.buildChangeWarning);
-  }
   process.stdout.write(`${out.join('\n')}\n`);
 }
 
 async function main() {
   const options = readOptions();
+  // Measures a private copy of the build, so another build in this checkout cannot change it midway.
+  const build = await freezeBuild();
   const results = {
     command: `npm run bench --${process.argv.slice(2).length > 0 ? ` ${process.argv.slice(2).join(' ')}` : ''}`,
-    machine: describeMachine(),
+    machine: describeMachine(build.buildTime),
     options,
     python: {},
     javascript: {},
@@ -352,18 +356,21 @@ async function main() {
     packages: {},
   };
 
-  // The in-process baselines run before any backend starts, so nothing competes with them.
-  progress('baseline: fresh loadPyodide() per run');
-  results.baseline = await measureFreshInterpreterBaseline({ runs: options.runs, timeBudgetMs: options.sectionBudgetMs });
-  progress('interpreter start-up phases');
-  results.startPhases = await measureInterpreterStartPhases({ runs: Math.min(options.runs, 5), timeBudgetMs: options.sectionBudgetMs });
-  progress('package load inside Pyodide');
-  results.packages.inPyodide = await measurePackageLoadInPyodide({ runs: Math.min(options.runs, 5), timeBudgetMs: options.sectionBudgetMs });
+  try {
+    // The in-process baselines run before any backend starts, so nothing competes with them.
+    progress('baseline: fresh loadPyodide() per run');
+    results.baseline = await measureFreshInterpreterBaseline({ runs: options.runs, timeBudgetMs: options.sectionBudgetMs });
+    progress('interpreter start-up phases');
+    results.startPhases = await measureInterpreterStartPhases({ runs: Math.min(options.runs, 5), timeBudgetMs: options.sectionBudgetMs });
+    progress('package load inside Pyodide');
+    results.packages.inPyodide = await measurePackageLoadInPyodide({ runs: Math.min(options.runs, 5), timeBudgetMs: options.sectionBudgetMs });
 
-  await benchPyodide(options, results);
-  await benchDocker(options, results);
+    await benchPyodide(options, results, build.root);
+    await benchDocker(options, results, build.root);
+  } finally {
+    await build.remove();
+  }
   results.loadAverageAtEnd = loadavg().map((value) => Number(value.toFixed(2)));
-  results.buildChangeWarning = buildChangeWarning(results.machine.backendBuildTime);
   results.sectionLoad = sectionLoad;
 
   printReport(options, results);

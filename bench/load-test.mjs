@@ -14,7 +14,8 @@ import { promisify, parseArgs } from 'node:util';
 import { fetchHealth, sleep, startBackend, waitForFullPool, waitForHealth } from './lib/backend.mjs';
 import { runClosedLoop } from './lib/clients.mjs';
 import { dryRunBody, postDryRun, SCRIPTS } from './lib/dry-run.mjs';
-import { buildChangeWarning, describeMachine, formatMachine } from './lib/machine.mjs';
+import { freezeBuild } from './lib/frozen-build.mjs';
+import { describeMachine, formatMachine } from './lib/machine.mjs';
 import { residentMb, threadCount } from './lib/processes.mjs';
 import { formatNumber, renderTable, summarize } from './lib/stats.mjs';
 
@@ -352,9 +353,6 @@ function printReport(options, run, checks) {
   out.push(renderTable(['check', 'result', 'detail'], checks.map((check) => [check.name, check.passed ? 'PASS' : 'FAIL', check.detail])), '');
   const failed = checks.filter((check) => !check.passed).length;
   out.push(failed === 0 ? 'All checks passed.' : `${failed} check(s) failed.`);
-  if (run.buildChangeWarning) {
-    out.push('', run.buildChangeWarning);
-  }
   process.stdout.write(`${out.join('\n')}\n`);
 }
 
@@ -369,14 +367,19 @@ async function main() {
   if (options.poolSize !== undefined) {
     env.PYODIDE_POOL_SIZE = String(options.poolSize);
   }
+  // Runs a private copy of the build, so another build in this checkout cannot change it midway.
+  const build = await freezeBuild();
   const run = {
     command: `npm run loadtest --${process.argv.slice(2).length > 0 ? ` ${process.argv.slice(2).join(' ')}` : ''}`,
-    machine: describeMachine(),
+    machine: describeMachine(build.buildTime),
     options,
   };
 
   progress(`starting the backend (${options.mode} mode)`);
-  const backend = await startBackend({ env, label: `${options.mode}-mode backend` });
+  const backend = await startBackend({ env, root: build.root, label: `${options.mode}-mode backend` }).catch(async (error) => {
+    await build.remove();
+    throw error;
+  });
   let checks;
   try {
     const health = await waitForHealth(backend, (report) => report.ready === true, SETTLE_TIMEOUT_MS);
@@ -415,9 +418,9 @@ async function main() {
     run.memory = memory.stop();
     run.resourcesAfter = await countSandboxResources(backend, options.mode);
     checks = buildChecks(options, run);
-    run.buildChangeWarning = buildChangeWarning(run.machine.backendBuildTime);
   } finally {
     await backend.stop();
+    await build.remove();
   }
 
   printReport(options, run, checks);

@@ -3,11 +3,11 @@
  * WebAssembly module and memory snapshot, against a full `loadPyodide()` per worker and
  * against a fresh interpreter per run without any pool.
  *
- * Measures, through `PyodideRunner` and through the HTTP API (POST /api/dry-run on
- * 127.0.0.1): trivial-run latency with a ready pool, sustained runs per second with 1, 4
- * and 16 closed-loop clients, the time and sandbox-host CPU to refill one interpreter,
- * and the resident memory of the sandbox host with 4 ready interpreters. Every round
- * repeats all sections, and the summary gives the median over rounds. Prints tables, and
+ * Measures through `PyodideRunner` and through the HTTP API (POST /api/dry-run on
+ * 127.0.0.1). The measures are trivial-run latency with a ready pool, sustained runs per
+ * second with 1, 4 and 16 closed-loop clients, the time and sandbox-host CPU to refill one
+ * interpreter, and the resident memory of the sandbox host with 4 ready interpreters.
+ * Every round repeats all sections, and the summary gives the median over rounds. Prints tables, and
  * the raw numbers as JSON with --json FILE. Asserts nothing.
  *
  * Usage: npm run build -w packages/shared && npm run build -w apps/backend
@@ -42,7 +42,7 @@ const CLIENT_COUNTS = [1, 4, 16];
 const FULL_LOAD_REFILLS = 3;
 const POLL_INTERVAL_MS = 2;
 const RUN_TIMEOUT_MS = 60_000;
-// /proc/<pid>/stat counts CPU time in clock ticks; Linux uses 100 per second on common builds.
+// /proc/<pid>/stat counts CPU time in clock ticks, which are 100 per second on common Linux builds.
 const CLOCK_TICKS_PER_SECOND = 100;
 
 const { PyodideRunner } = await import(path.join(repositoryRoot, 'apps/backend/dist/execution/pyodide/pyodide-runner.js'));

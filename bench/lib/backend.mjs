@@ -12,7 +12,6 @@ import { fileURLToPath } from 'node:url';
 import { findSandboxHostPid, listDescendants, readCommandLine } from './processes.mjs';
 
 export const repositoryRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const backendEntry = path.join(repositoryRoot, 'apps', 'backend', 'dist', 'main.js');
 const LOOPBACK = '127.0.0.1';
 const LOG_TAIL_LINES = 40;
 const STOP_TIMEOUT_MS = 15_000;
@@ -28,14 +27,16 @@ export function assertLoopback(url) {
 /**
  * Starts the backend and resolves once it listens and its health report is ready.
  * `env` adds or overrides configuration variables (PYTHON_SANDBOX_MODE, PYODIDE_POOL_SIZE, ...).
+ * `root` is the checkout to start it from: the repository, or a copy from freezeBuild().
  */
-export async function startBackend({ env = {}, startTimeoutMs = 180_000, label = 'backend' } = {}) {
+export async function startBackend({ env = {}, root = repositoryRoot, startTimeoutMs = 180_000, label = 'backend' } = {}) {
+  const backendEntry = path.join(root, 'apps', 'backend', 'dist', 'main.js');
   if (!existsSync(backendEntry)) {
     throw new Error(`${backendEntry} is missing. Build the product first: npm run build`);
   }
   const dataDir = await mkdtemp(path.join(tmpdir(), 'pls-bench-'));
   const child = spawn(process.execPath, ['--no-node-snapshot', backendEntry], {
-    cwd: repositoryRoot,
+    cwd: root,
     env: {
       ...process.env,
       LOG_LEVEL: 'info',
@@ -166,7 +167,7 @@ export async function stopBackend(backend) {
       // The process ended between the check and the signal.
     }
   }
-  await rm(backend.dataDir, { recursive: true, force: true });
+  await rm(backend.dataDir, { recursive: true, force: true, maxRetries: 3 });
 }
 
 export function sleep(ms) {

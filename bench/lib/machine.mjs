@@ -15,11 +15,7 @@ function gitCommit() {
   }
 }
 
-/**
- * Returns the newest modification time among the compiled backend's files. Another build
- * in the same checkout during a measurement changes it, and the report then warns that
- * its numbers mix two builds.
- */
+/** Returns the newest modification time among the compiled backend's files, as an ISO date. */
 export function newestBuildTime() {
   const distDir = path.join(repositoryRoot, 'apps', 'backend', 'dist');
   let newest = 0;
@@ -31,16 +27,8 @@ export function newestBuildTime() {
   return new Date(newest).toISOString();
 }
 
-/** Returns a warning when the compiled backend changed since `buildTimeAtStart`, or undefined. */
-export function buildChangeWarning(buildTimeAtStart) {
-  const buildTimeNow = newestBuildTime();
-  if (buildTimeNow === buildTimeAtStart) {
-    return undefined;
-  }
-  return `WARNING: apps/backend/dist changed during the measurement (newest file ${buildTimeAtStart} at the start, ${buildTimeNow} at the end), so these numbers mix two builds. Run again when nobody builds in this checkout.`;
-}
-
-export function describeMachine() {
+/** Describes the machine, the checkout and `buildTime`, the time of the build that is measured. */
+export function describeMachine(buildTime) {
   const cpus = os.cpus();
   return {
     cores: cpus.length,
@@ -50,7 +38,7 @@ export function describeMachine() {
     node: process.version,
     kernel: `${os.type()} ${os.release()}`,
     commit: gitCommit(),
-    backendBuildTime: newestBuildTime(),
+    backendBuildTime: buildTime,
     date: new Date().toISOString(),
   };
 }
