@@ -42,8 +42,10 @@ export default defineConfig({
   testDir: './tests',
   timeout: 90_000,
   expect: { timeout: 20_000 },
+  // Files run in parallel, the tests of one file in order. Every test creates its own
+  // policy, so two workers share one server safely; the Pyodide pool queues extra runs.
   fullyParallel: false,
-  workers: 1,
+  workers: 2,
   retries: 0,
   reporter: [['list']],
   use: {
