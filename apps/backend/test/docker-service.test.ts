@@ -1,4 +1,14 @@
+import { mkdtempSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import {
+  EXAMPLE_EXPECTED_RESULT,
+  EXAMPLE_POLICY,
+  EXAMPLE_PYTHON_TAG,
+  EXAMPLE_TEST_INPUT,
+} from '../src/policies/example-policy.js';
 import { describeWithDocker, image, listSandboxContainers, probeDocker, socketPath } from './docker-support.js';
 import { startTestService, type TestService } from './support/test-service.js';
 
@@ -85,5 +95,94 @@ describeWithDocker('POST /api/dry-run in Docker mode', probe, () => {
     expect(response.body.status).toBe('failed');
     expect(response.body.error.type).toBe('MemoryLimitExceeded');
     expect(response.body.error.message).toBe('memory limit exceeded (128m)');
+  });
+});
+
+describeWithDocker('example policy in Docker mode', probe, () => {
+  it('returns the same results as in Pyodide mode', async () => {
+    const docker = await startTestService({ PYTHON_SANDBOX_MODE: 'docker', DOCKER_SOCKET_PATH: socketPath, PYTHON_SANDBOX_IMAGE: image });
+    const pyodide = await startTestService();
+    try {
+      const results = [];
+      for (const service of [docker, pyodide]) {
+        const list = await service.api.get('/api/policies').expect(200);
+        const policyId = list.body.find((policy: { name: string }) => policy.name === EXAMPLE_POLICY.name).id;
+        const response = await service.api
+          .post(`/api/policies/${policyId}/blocks/${EXAMPLE_PYTHON_TAG}/dry-run`)
+          .send({ input: EXAMPLE_TEST_INPUT })
+          .expect(200);
+        expect(response.body.status).toBe('completed');
+        results.push({ mode: response.body.mode, results: response.body.results, debug: response.body.debug });
+      }
+
+      expect(results.map((entry) => entry.mode)).toEqual(['docker', 'pyodide']);
+      expect(results[0]!.results).toEqual([{ value: EXAMPLE_EXPECTED_RESULT, final: true }]);
+      expect(results[0]!.results).toEqual(results[1]!.results);
+      expect(results[0]!.debug).toEqual(results[1]!.debug);
+    } finally {
+      await Promise.all([docker.close(), pyodide.close()]);
+    }
+  });
+});
+
+/**
+ * Relays a Unix socket to the engine's socket. Closing it makes the engine unreachable
+ * for the service exactly as a stopped engine does, without stopping the shared engine.
+ */
+async function startSocketRelay(relayPath: string): Promise<{ close: () => Promise<void> }> {
+  const connections = new Set<net.Socket>();
+  // Half-open sockets, because the engine keeps sending a container's output after the
+  // client has closed its stdin.
+  const server = net.createServer({ allowHalfOpen: true }, (client) => {
+    const engine = net.connect({ path: socketPath, allowHalfOpen: true });
+    connections.add(client).add(engine);
+    client.pipe(engine).pipe(client);
+    const drop = () => {
+      client.destroy();
+      engine.destroy();
+    };
+    client.on('error', drop).on('close', () => connections.delete(client));
+    engine.on('error', drop).on('close', () => connections.delete(engine));
+  });
+  await new Promise<void>((resolve) => server.listen(relayPath, resolve));
+  return {
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of connections) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+describeWithDocker('Docker engine outage', probe, () => {
+  it('fails fast while the engine is away and recovers without a restart', async () => {
+    const relayPath = path.join(mkdtempSync(path.join(tmpdir(), 'pls-relay-')), 'docker.sock');
+    let relay = await startSocketRelay(relayPath);
+    const service = await startTestService({ PYTHON_SANDBOX_MODE: 'docker', DOCKER_SOCKET_PATH: relayPath, PYTHON_SANDBOX_IMAGE: image });
+    const block = pythonBlock("done({'ok': True})");
+    try {
+      const before = await service.api.post('/api/dry-run').send({ block, input: { documents: [] } }).expect(200);
+      expect(before.body.status).toBe('completed');
+
+      await relay.close();
+      const startedAt = Date.now();
+      const during = await service.api.post('/api/dry-run').send({ block, input: { documents: [] } }).expect(200);
+      const failedAfterMs = Date.now() - startedAt;
+      expect(during.body.status).toBe('failed');
+      expect(during.body.error.message).toContain(`Docker engine not reachable at ${relayPath}`);
+      expect(failedAfterMs).toBeLessThan(2000);
+      // Health may cache its engine probe for a moment; it must report the outage soon after.
+      await expect
+        .poll(async () => (await service.api.get('/api/health')).body.python.ready, { timeout: 10_000 })
+        .toBe(false);
+
+      relay = await startSocketRelay(relayPath);
+      const after = await service.api.post('/api/dry-run').send({ block, input: { documents: [] } }).expect(200);
+      expect(after.body.status).toBe('completed');
+      expect(after.body.results[0].value).toEqual({ ok: true });
+    } finally {
+      await service.close();
+      await relay.close();
+    }
   });
 });
