@@ -30,7 +30,7 @@ function backendServer(port: number, pythonMode: 'pyodide' | 'docker'): WebServe
       DATA_DIR: path.join(dataDir, pythonMode),
       LOG_LEVEL: 'warn',
       PYTHON_SANDBOX_MODE: pythonMode,
-      // Short bounds so the busy-loop test ends in seconds; the defaults are 120 s and 180 s.
+      // Short bounds so the busy-loop test ends in seconds. The defaults are 120 s and 180 s.
       PYTHON_SANDBOX_TIMEOUT_MS: '8000',
       JAVASCRIPT_TIMEOUT_MS: '8000',
       DRY_RUN_BLOCK_TIMEOUT_MS: '30000',
@@ -43,7 +43,7 @@ export default defineConfig({
   timeout: 90_000,
   expect: { timeout: 20_000 },
   // Files run in parallel, the tests of one file in order. Every test creates its own
-  // policy, so two workers share one server safely; the Pyodide pool queues extra runs.
+  // policy, so two workers share one server safely, and the Pyodide pool queues extra runs.
   fullyParallel: false,
   workers: 2,
   retries: 0,

@@ -7,6 +7,7 @@ test.describe('Network', () => {
     const requestedUrls: string[] = [];
     // The context also receives the requests of Monaco's web workers.
     context.on('request', (request) => requestedUrls.push(request.url()));
+    page.on('websocket', (socket) => requestedUrls.push(socket.url()));
 
     await createPolicy(page, `Policy for ${testInfo.title}`);
     await addCustomLogicBlock(page);
