@@ -100,6 +100,10 @@ describe('POST /api/dry-run with a full Pyodide queue', () => {
   });
 
   it('serves a dry run after the burst', async () => {
+    // With no queue, a run must arrive when an interpreter is ready: wait for the refill.
+    await expect
+      .poll(async () => (await service.api.get('/api/health')).body.python?.readyWorkers, { timeout: 60_000, interval: 50 })
+      .toBeGreaterThanOrEqual(1);
     const response = await service.api.post('/api/dry-run').send({ block: pythonBlock("done({'after': 'burst'})"), input: { documents: [] } });
 
     expect(response.status).toBe(200);

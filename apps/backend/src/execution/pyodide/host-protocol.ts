@@ -67,8 +67,6 @@ export interface WorkerSetup {
   wasmMemoryMaxBytes: number;
   /** pyodide.asm.wasm, compiled once by the host; workers instantiate it instead of compiling their own copy. */
   wasmModule: WebAssembly.Module;
-  /** Byte length of pyodide.asm.wasm, to tell Pyodide's instantiate call for it from those of package libraries. */
-  wasmByteLength: number;
   /**
    * This worker's own copy of the prepared interpreter's memory (`makeMemorySnapshot()`),
    * transferred to it; absent when workers start with a full `loadPyodide()`.

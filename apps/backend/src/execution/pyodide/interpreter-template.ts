@@ -25,12 +25,11 @@ export interface TemplateOptions {
   snapshotWorkerPath: string;
   jsHeapMaxMb: number;
   workerStackSizeMb: number;
-  setup: Omit<SnapshotSetup, 'wasmModule' | 'wasmByteLength'>;
+  setup: Omit<SnapshotSetup, 'wasmModule'>;
 }
 
 export interface InterpreterTemplate {
   wasmModule: WebAssembly.Module;
-  wasmByteLength: number;
   /** Memory of the prepared interpreter; undefined in `full-load` mode or when preparing it failed. */
   snapshot?: Uint8Array;
   /** Reason for a missing snapshot in `snapshot` mode. */
@@ -44,13 +43,13 @@ export async function prepareTemplate(options: TemplateOptions): Promise<Interpr
   const wasmPath = path.join(fileURLToPath(new URL('.', options.setup.pyodideModuleUrl)), 'pyodide.asm.wasm');
   const wasmBytes = await readFile(wasmPath);
   const wasmModule = await WebAssembly.compile(wasmBytes);
-  const template: InterpreterTemplate = { wasmModule, wasmByteLength: wasmBytes.byteLength, spareCopies: [] };
+  const template: InterpreterTemplate = { wasmModule, spareCopies: [] };
   if (options.interpreterStart === 'full-load') {
     return template;
   }
 
   try {
-    template.snapshot = await makeSnapshot(options, { ...options.setup, wasmModule, wasmByteLength: wasmBytes.byteLength });
+    template.snapshot = await makeSnapshot(options, { ...options.setup, wasmModule });
   } catch (error) {
     template.snapshotError = (error as Error).message;
   }

@@ -33,7 +33,7 @@ export interface WorkerPoolOptions {
   jsHeapMaxMb: number;
   /** Cap on events plus printed text, in characters, that one run may send through the host. */
   runOutputMaxChars: number;
-  setup: Omit<WorkerSetup, 'eventPort' | 'wasmModule' | 'wasmByteLength' | 'snapshot'>;
+  setup: Omit<WorkerSetup, 'eventPort' | 'wasmModule' | 'snapshot'>;
   onEvent: (runId: string, eventJson: string) => void;
   onRunEnded: (runId: string, outcome: RunnerOutcome) => void;
   onRunRejected: (runId: string, retryAfterSeconds: number, message: string) => void;
@@ -194,7 +194,6 @@ export class WorkerPool {
     const setup: WorkerSetup = {
       ...this.options.setup,
       wasmModule: template.wasmModule,
-      wasmByteLength: template.wasmByteLength,
       snapshot,
       eventPort: channel.port2,
     };
