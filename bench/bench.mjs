@@ -80,7 +80,7 @@ function readOptions() {
     skipDocker: parsed['skip-docker'],
     packageSource: parsed['package-source'],
     jsonPath: parsed.json,
-    // Bound on each sequential section, even when --runs asks for more runs.
+    // Bound on each sequential section, even when --runs requests more runs.
     sectionBudgetMs: quick ? 45_000 : 120_000,
   };
   if (options.packageSource !== undefined && !options.packageSource.startsWith('file://')) {

@@ -1,7 +1,7 @@
 /**
  * A private copy of the compiled backend for one benchmark or load-test run. Several people
  * build in the same checkout, and a build that replaces the sandbox worker files while the
- * backend runs mixes two versions of the code in one measurement. The copy holds the
+ * backend runs mixes two versions of the code in one measurement. The copy contains the
  * compiled backend and shared package, the backend sources read at run time and the
  * configuration files, and links every other npm package from the checkout's node_modules.
  */
