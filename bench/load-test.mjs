@@ -29,10 +29,11 @@ const USAGE = `Usage: npm run loadtest -- [options]
   --script-timeout-ms MS   PYTHON_SANDBOX_TIMEOUT_MS and JAVASCRIPT_TIMEOUT_MS (default 2000)
   --dry-run-timeout-ms MS  DRY_RUN_BLOCK_TIMEOUT_MS, bound on a whole dry run including its wait
                            for a free sandbox (default 30000)
-  --health-max-ms MS       slowest health answer accepted (default 2000)
+  --health-max-ms MS       slowest health response accepted (default 2000)
   --max-backend-rss-mb MB  largest backend resident size accepted (default 1024)
   --max-host-rss-mb MB     largest sandbox host resident size accepted
-                           (default: pool size x PYODIDE_MEMORY_LIMIT_MB + 256)
+                           (default: pool size x the per-run memory cap + 256, both
+                           read from the backend's health report)
   --json FILE              also write every result as JSON to FILE`;
 
 // Share of each script in the request mix, in percent.
@@ -60,7 +61,6 @@ const HEALTH_PROBE_TIMEOUT_MS = 5_000;
 const MEMORY_SAMPLE_INTERVAL_MS = 1_000;
 // Time after the last request for the pool to refill and for containers to be removed.
 const SETTLE_TIMEOUT_MS = 120_000;
-const DEFAULT_PYODIDE_MEMORY_LIMIT_MB = 512;
 const HOST_BASE_RSS_MB = 256;
 const SANDBOX_CONTAINER_LABEL = 'policy-logic-studio.sandbox=1';
 
@@ -267,7 +267,9 @@ function buildChecks(options, run) {
   add(`backend RSS ≤ ${options.maxBackendRssMb} MiB`, maxBackendRss <= options.maxBackendRssMb, `max ${formatNumber(maxBackendRss, 0)} MiB`);
 
   if (options.mode === 'pyodide') {
-    const hostLimitMb = options.maxHostRssMb ?? run.poolSize * DEFAULT_PYODIDE_MEMORY_LIMIT_MB + HOST_BASE_RSS_MB;
+    // NOTE: an estimate. Interpreters busy with a run come on top of the pool size, because
+    // the runner starts a replacement as soon as a run takes one.
+    const hostLimitMb = options.maxHostRssMb ?? Math.round(run.poolSize * run.memoryLimitMb + HOST_BASE_RSS_MB);
     const maxHostRss = Math.max(...run.memory.samples.map((sample) => sample.hostRssMb ?? 0));
     add(`sandbox host RSS ≤ ${hostLimitMb} MiB`, maxHostRss <= hostLimitMb, `max ${formatNumber(maxHostRss, 0)} MiB`);
     add('sandbox host never restarted', run.memory.hostPids.length === 1, `host pids seen: ${run.memory.hostPids.join(', ') || 'none'}`);
@@ -384,6 +386,8 @@ async function main() {
   try {
     const health = await waitForHealth(backend, (report) => report.ready === true, SETTLE_TIMEOUT_MS);
     run.poolSize = health.python?.poolSize;
+    // PYODIDE_MEMORY_LIMIT_MB as the runner reports it, in bytes.
+    run.memoryLimitMb = (health.python?.memoryLimitBytes ?? 0) / 1024 ** 2;
     progress('warm-up runs');
     await warmUp(backend);
     await settle(backend, options.mode);
