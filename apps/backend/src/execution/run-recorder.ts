@@ -61,7 +61,10 @@ export class RunRecorder {
       case 'sandbox:done':
         return this.onDone(event.value, event.final);
       case 'sandbox:debug':
-        this.debug.push(event.values);
+        // A sandbox the script escaped from can send anything; the editor maps each entry.
+        if (Array.isArray(event.values)) {
+          this.debug.push(event.values);
+        }
         return;
       case 'sandbox:stdout':
         return this.onOutput('stdout', event.text);
