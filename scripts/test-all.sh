@@ -48,3 +48,14 @@ npm test -w apps/editor
 
 step "Browser tests"
 (cd e2e && npx playwright test)
+
+if [ "${DOCKER_TESTS:-0}" = "1" ]; then
+  step "No sandbox container left behind"
+  leftover=$(docker ps -a --filter label=policy-logic-studio.sandbox --format '{{.ID}} {{.Status}}')
+  if [ -n "$leftover" ]; then
+    echo "Sandbox containers are still present after the tests:" >&2
+    echo "$leftover" >&2
+    exit 1
+  fi
+  echo "none"
+fi
