@@ -2,6 +2,8 @@ import { useEffect, useId, useRef, useState, type ChangeEvent } from 'react';
 import { findBlockByTag, type PolicyBlock, type ScriptLanguage } from '@policy-logic-studio/shared';
 import { isUntouchedScript, SCRIPT_LANGUAGE_LABELS, starterScript } from '../blocks/starter-scripts.js';
 import { isCustomLogicBlock } from '../blocks/tree.js';
+import { useSchemas } from '../api/schemas.js';
+import { schemaIri, schemaTitle } from '../schemas/schema-fields.js';
 import { TestDialog } from '../test-run/TestDialog.js';
 import { clearDryRunMarkers, goToScriptLine, ScriptEditor, type CodeEditor } from './ScriptEditor.js';
 
@@ -82,7 +84,7 @@ export function CustomLogicPanel({ policyId, savedRoot, block, onChange }: Custo
         </button>
       </div>
       <ScriptEditor value={script} language={language} onChange={onScriptChange} onMount={(editor) => (editorRef.current = editor)} />
-      <CustomLogicSettings block={block} onChange={onChange} />
+      <CustomLogicSettings policyId={policyId} block={block} onChange={onChange} />
       <TestDialog
         open={testOpen}
         onClose={() => setTestOpen(false)}
@@ -98,7 +100,7 @@ export function CustomLogicPanel({ policyId, savedRoot, block, onChange }: Custo
 const ID_TYPES = ['UUID', 'DID', 'OWNER'] as const;
 
 /** Guardian's output options of a Custom Logic block. */
-function CustomLogicSettings({ block, onChange }: Pick<CustomLogicPanelProps, 'block' | 'onChange'>) {
+function CustomLogicSettings({ policyId, block, onChange }: Pick<CustomLogicPanelProps, 'policyId' | 'block' | 'onChange'>) {
   const outputSchemaId = useId();
   const idTypeId = useId();
   const signerId = useId();
@@ -110,11 +112,11 @@ function CustomLogicSettings({ block, onChange }: Pick<CustomLogicPanelProps, 'b
       <summary>Output settings</summary>
       <div className="settings-grid">
         <label htmlFor={outputSchemaId}>Output schema</label>
-        <input
+        <OutputSchemaSelect
           id={outputSchemaId}
+          policyId={policyId}
           value={typeof block.outputSchema === 'string' ? block.outputSchema : ''}
-          placeholder="#SchemaIri"
-          onChange={(event) => setField('outputSchema', event.target.value)}
+          onChange={(value) => setField('outputSchema', value)}
         />
         <label htmlFor={idTypeId}>ID type</label>
         <select id={idTypeId} value={idType} onChange={(event) => setField('idType', event.target.value)}>
@@ -141,5 +143,31 @@ function CustomLogicSettings({ block, onChange }: Pick<CustomLogicPanelProps, 'b
         Pass the original documents on
       </label>
     </details>
+  );
+}
+
+interface OutputSchemaSelectProps {
+  id: string;
+  policyId: string;
+  value: string;
+  onChange: (value: string) => void;
+}
+
+/** Offers the policy's schemas; an id that matches none of them stays selectable so it is not lost. */
+function OutputSchemaSelect({ id, policyId, value, onChange }: OutputSchemaSelectProps) {
+  const schemas = useSchemas(policyId);
+  const choices = (schemas.data ?? []).map((schema) => ({ iri: schemaIri(schema), title: schemaTitle(schema) }));
+  const known = value === '' || choices.some((choice) => choice.iri === value);
+
+  return (
+    <select id={id} value={value} onChange={(event) => onChange(event.target.value)}>
+      <option value="">(none)</option>
+      {!known && <option value={value}>{value} (not in this policy)</option>}
+      {choices.map((choice) => (
+        <option key={choice.iri} value={choice.iri}>
+          {choice.title} ({choice.iri})
+        </option>
+      ))}
+    </select>
   );
 }

@@ -19,6 +19,7 @@ import { BlockProperties } from './BlockProperties.js';
 import { BlockTree } from './BlockTree.js';
 import { ErrorNotice } from './ErrorNotice.js';
 import { SaveBar } from './SaveBar.js';
+import { SchemasPanel } from './SchemasPanel.js';
 
 export default function PolicyView({ policyId }: { policyId: string }) {
   const policy = usePolicy(policyId);
@@ -117,6 +118,7 @@ function PolicyEditor({ stored }: { stored: StoredPolicy }) {
           />
         </section>
       </div>
+      <SchemasPanel policyId={stored.id} version={stored.version} />
     </div>
   );
 }

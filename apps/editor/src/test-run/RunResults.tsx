@@ -1,4 +1,4 @@
-import { useId, useRef, type KeyboardEvent } from 'react';
+import { useId, useRef, useState, type KeyboardEvent } from 'react';
 import type { DryRunResponse, JsonValue, ScriptError } from '@policy-logic-studio/shared';
 
 export const RESULT_TABS = ['output', 'debug', 'printed', 'errors'] as const;
@@ -121,6 +121,8 @@ function JsonBlock({ value, label }: { value: JsonValue; label: string }) {
 
 function OutputPanel({ response, onShowErrors }: { response: DryRunResponse; onShowErrors: () => void }) {
   const { results, outputs, warnings, wrappedDocuments } = response;
+  // On by default: authors test a script by what it passed to done(), and the documents are one click away.
+  const [showRaw, setShowRaw] = useState(true);
 
   return (
     <div>
@@ -135,21 +137,31 @@ function OutputPanel({ response, onShowErrors }: { response: DryRunResponse; onS
       {wrappedDocuments.length > 0 && (
         <p className="hint">Input documents {wrappedDocuments.join(', ')} were plain objects and were wrapped as Verifiable Credentials.</p>
       )}
-      <h3>Results passed to done()</h3>
-      {results.length === 0 ? (
-        <p>The script passed no result to done().</p>
+      <label className="raw-toggle">
+        <input type="checkbox" checked={showRaw} onChange={(event) => setShowRaw(event.target.checked)} /> Show raw done() values
+      </label>
+      {showRaw ? (
+        <>
+          <h3>Results passed to done()</h3>
+          {results.length === 0 ? (
+            <p>The script passed no result to done().</p>
+          ) : (
+            <ol className="result-list">
+              {results.map((result, index) => (
+                <li key={index}>
+                  <span className="result-label">{result.final ? 'final' : 'not final'}</span>
+                  <JsonBlock value={result.value} label={`Result ${index + 1}`} />
+                </li>
+              ))}
+            </ol>
+          )}
+        </>
       ) : (
-        <ol className="result-list">
-          {results.map((result, index) => (
-            <li key={index}>
-              <span className="result-label">{result.final ? 'final' : 'not final'}</span>
-              <JsonBlock value={result.value} label={`Result ${index + 1}`} />
-            </li>
-          ))}
-        </ol>
+        <>
+          <h3>Output documents</h3>
+          {outputs.length === 0 ? <p>No output documents.</p> : <JsonBlock value={outputs} label="Output documents" />}
+        </>
       )}
-      <h3>Output documents</h3>
-      {outputs.length === 0 ? <p>No output documents.</p> : <JsonBlock value={outputs} label="Output documents" />}
     </div>
   );
 }

@@ -4,7 +4,9 @@ import { isAbortError } from '../api/client.js';
 import { useDryRun } from '../api/dry-run.js';
 import { ErrorNotice } from '../components/ErrorNotice.js';
 import { initialTab, RunResults, type ResultTab } from './RunResults.js';
-import { initialTestInputTexts, parseTestInput, type TestInputTexts } from './test-input.js';
+import { useSchemas } from '../api/schemas.js';
+import { sampleObject, schemaIri, schemaTitle } from '../schemas/schema-fields.js';
+import { initialTestInputTexts, parseTestInput, withTables, type TableFile, type TestInputTexts } from './test-input.js';
 
 interface TestDialogProps {
   open: boolean;
@@ -27,7 +29,10 @@ export function TestDialog({ open, onClose, policyId, savedTag, block, onGoToLin
   const [activeTab, setActiveTab] = useState<ResultTab>('output');
   const [ranScript, setRanScript] = useState<unknown>(null);
   const abortRef = useRef<AbortController | null>(null);
+  const [tables, setTables] = useState<TableFile[]>([]);
   const parsed = parseTestInput(texts);
+  const withTableFiles = parsed.input ? withTables(parsed.input, tables) : null;
+  const runInput = withTableFiles?.ok ? withTableFiles.value : null;
 
   useEffect(() => {
     const dialog = dialogRef.current;
@@ -39,14 +44,14 @@ export function TestDialog({ open, onClose, policyId, savedTag, block, onGoToLin
   }, [open]);
 
   const onRun = () => {
-    if (!parsed.input) {
+    if (!runInput) {
       return;
     }
     const controller = new AbortController();
     abortRef.current = controller;
     setRanScript(block.expression);
     dryRun.mutate(
-      { policyId, savedTag, block, input: parsed.input, signal: controller.signal },
+      { policyId, savedTag, block, input: runInput, signal: controller.signal },
       { onSuccess: (response) => setActiveTab(initialTab(response)) },
     );
   };
@@ -93,8 +98,14 @@ export function TestDialog({ open, onClose, policyId, savedTag, block, onGoToLin
           />
         </div>
       </div>
+      <GenerateFromSchema
+        policyId={policyId}
+        initialSchema={typeof block.outputSchema === 'string' ? block.outputSchema : ''}
+        onGenerate={(documents) => setTexts((previous) => ({ ...previous, documents }))}
+      />
+      <TablesSection tables={tables} onChange={setTables} error={withTableFiles && !withTableFiles.ok ? withTableFiles.error : null} />
       <div className="dialog-actions">
-        <button type="button" className="primary" onClick={onRun} disabled={parsed.input === null || dryRun.isPending}>
+        <button type="button" className="primary" onClick={onRun} disabled={runInput === null || dryRun.isPending}>
           Run
         </button>
         {dryRun.isPending && (
@@ -155,5 +166,107 @@ function JsonField({ label, rows, value, error, onChange }: JsonFieldProps) {
         </p>
       )}
     </div>
+  );
+}
+
+interface GenerateFromSchemaProps {
+  policyId: string;
+  initialSchema: string;
+  onGenerate: (documentsText: string) => void;
+}
+
+/** Replaces the input documents with one sample document built from a schema of the policy. */
+function GenerateFromSchema({ policyId, initialSchema, onGenerate }: GenerateFromSchemaProps) {
+  const schemas = useSchemas(policyId);
+  const selectId = useId();
+  const [chosen, setChosen] = useState(initialSchema);
+  const list = schemas.data ?? [];
+  const selected = list.find((schema) => schemaIri(schema) === chosen) ?? list[0];
+
+  return (
+    <div className="generate-from-schema" role="group" aria-label="Input from schema">
+      <label htmlFor={selectId}>Schema for generated input</label>
+      <select id={selectId} value={selected ? schemaIri(selected) : ''} onChange={(event) => setChosen(event.target.value)}>
+        {list.length === 0 && <option value="">(no schemas)</option>}
+        {list.map((schema) => (
+          <option key={schemaIri(schema)} value={schemaIri(schema)}>
+            {schemaTitle(schema)}
+          </option>
+        ))}
+      </select>
+      <button
+        type="button"
+        disabled={!selected}
+        onClick={() => selected && onGenerate(JSON.stringify([sampleObject(selected)], null, 2))}
+      >
+        Generate from schema
+      </button>
+      {schemas.isError && <ErrorNotice action="Could not load the schemas" error={schemas.error} />}
+    </div>
+  );
+}
+
+interface TablesSectionProps {
+  tables: TableFile[];
+  onChange: (tables: TableFile[]) => void;
+  error: string | null;
+}
+
+/** CSV files for table fields, sent as `input.tables[fileId]`. */
+function TablesSection({ tables, onChange, error }: TablesSectionProps) {
+  const fileIdInput = useId();
+  const fileInput = useId();
+  const [fileId, setFileId] = useState('');
+  const [readError, setReadError] = useState<string | null>(null);
+
+  const onFile = async (file: File | undefined, input: HTMLInputElement) => {
+    if (!file) {
+      return;
+    }
+    try {
+      const csv = await file.text();
+      onChange([...tables, { fileId: fileId.trim(), fileName: file.name, csv }]);
+      setFileId('');
+      setReadError(null);
+    } catch (failure) {
+      const reason = failure instanceof Error ? failure.message : String(failure);
+      setReadError(`Could not read ${file.name}: ${reason}. Pick the file again.`);
+    }
+    // Clearing the input lets the author pick the same file again for another fileId.
+    input.value = '';
+  };
+
+  return (
+    <fieldset className="tables-section">
+      <legend>Tables</legend>
+      <p className="hint">A CSV file replaces the rows of the table field with the same fileId.</p>
+      {tables.length > 0 && (
+        <ul className="table-files" aria-label="Attached tables">
+          {tables.map((table, index) => (
+            <li key={index}>
+              <code>{table.fileId || '(no fileId)'}</code> ← {table.fileName} ({table.csv.split(/\r?\n/).filter(Boolean).length} lines){' '}
+              <button type="button" onClick={() => onChange(tables.filter((_table, position) => position !== index))}>
+                Remove table {table.fileId || index + 1}
+              </button>
+            </li>
+          ))}
+        </ul>
+      )}
+      <label htmlFor={fileIdInput}>Table fileId</label>
+      <input id={fileIdInput} value={fileId} onChange={(event) => setFileId(event.target.value)} />
+      <label htmlFor={fileInput}>CSV file for the table</label>
+      <input
+        id={fileInput}
+        type="file"
+        accept=".csv,text/csv"
+        disabled={fileId.trim() === ''}
+        onChange={(event) => void onFile(event.target.files?.[0], event.target)}
+      />
+      {(error ?? readError) && (
+        <p className="field-error" role="alert">
+          {error ?? readError}
+        </p>
+      )}
+    </fieldset>
   );
 }

@@ -135,3 +135,32 @@ export function parseTestInput(texts: TestInputTexts): ParsedTestInput {
   }
   return { documents, user, artifacts, input };
 }
+
+/** A CSV file the author attached for a table field, keyed by the field's fileId. */
+export interface TableFile {
+  fileId: string;
+  fileName: string;
+  csv: string;
+}
+
+/**
+ * Adds the attached CSV files to a run's input as `tables[fileId] = csvText`, or
+ * explains which entry is unusable. Run-supplied data overrides a document's inline rows.
+ */
+export function withTables(input: DryRunInput, tables: TableFile[]): FieldResult<DryRunInput> {
+  if (tables.length === 0) {
+    return { ok: true, value: input };
+  }
+  const byId: Record<string, string> = {};
+  for (const [index, table] of tables.entries()) {
+    const fileId = table.fileId.trim();
+    if (fileId === '') {
+      return { ok: false, error: `Table ${index + 1} (${table.fileName}) has no fileId. Enter the fileId its table field refers to.` };
+    }
+    if (fileId in byId) {
+      return { ok: false, error: `Two tables use the fileId “${fileId}”. Each fileId can have one CSV file.` };
+    }
+    byId[fileId] = table.csv;
+  }
+  return { ok: true, value: { ...input, tables: byId } };
+}
