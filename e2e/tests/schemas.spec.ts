@@ -1,5 +1,5 @@
 import { expect, test, type Locator, type Page } from '@playwright/test';
-import { createPolicy, openTestDialog, resultTab, runTest } from './support/studio.js';
+import { addCustomLogicBlock, createPolicy, openTestDialog, pasteScript, resultTab, runTest } from './support/studio.js';
 
 const EXAMPLE_POLICY_NAME = 'Grid-connected solar: emission reductions';
 const REPORT_TITLE = 'Emission reduction report';
@@ -21,7 +21,7 @@ async function expectReadOnlyGuardianVersion(card: Locator): Promise<void> {
 }
 
 test.describe('Schemas', () => {
-  test('the example policy lists its schema with guardianVersion as a read-only default field', async ({ page }) => {
+  test('example schema shows read-only guardianVersion', async ({ page }) => {
     await openExamplePolicy(page);
 
     const card = schemaCard(page, REPORT_TITLE);
@@ -36,7 +36,7 @@ test.describe('Schemas', () => {
     await expect(outputSchema.getByRole('option', { name: `${REPORT_TITLE} (#EmissionReductionReport)` })).toBeAttached();
   });
 
-  test('a new schema gets guardianVersion too, and can be deleted', async ({ page }) => {
+  test('new schema gets guardianVersion, then deleted', async ({ page }) => {
     await createPolicy(page, `Schema editing ${Date.now()}`);
     const form = page.getByRole('form', { name: 'New schema' });
     await form.getByLabel('Schema title').fill('Meter reading');
@@ -63,7 +63,7 @@ test.describe('Schemas', () => {
     await expect(card).toHaveCount(0);
   });
 
-  test('an invalid schema shows the server message', async ({ page }) => {
+  test('invalid schema shows the server error', async ({ page }) => {
     await createPolicy(page, `Schema errors ${Date.now()}`);
     const form = page.getByRole('form', { name: 'New schema' });
     await form.getByLabel('JSON', { exact: true }).check();
@@ -79,7 +79,7 @@ test.describe('Test dialog with schemas', () => {
     await page.getByRole('treeitem', { name: 'calculate_reductions_javascript (Custom Logic)' }).click();
   });
 
-  test('Output switches between output documents and raw done() values', async ({ page }) => {
+  test('Output toggles raw done() values', async ({ page }) => {
     const dialog = await openTestDialog(page);
     await runTest(dialog);
     await expect(resultTab(dialog, 'Output')).toHaveAttribute('aria-selected', 'true');
@@ -95,7 +95,7 @@ test.describe('Test dialog with schemas', () => {
     await expect(documents).toContainText('"emissionReductions": 2812.842');
   });
 
-  test('Generate from schema fills the input with one sample document', async ({ page }) => {
+  test('Generate from schema fills input documents', async ({ page }) => {
     const dialog = await openTestDialog(page);
     await expect(dialog.getByLabel('Schema for generated input')).toHaveValue('#EmissionReductionReport');
     await dialog.getByRole('button', { name: 'Generate from schema' }).click();
@@ -114,7 +114,7 @@ test.describe('Test dialog with schemas', () => {
     ]);
   });
 
-  test('a CSV file is sent as the table of its fileId', async ({ page }) => {
+  test('CSV file is sent under its fileId', async ({ page }) => {
     const dialog = await openTestDialog(page);
     await dialog.getByLabel('Table fileId').fill('meters');
     await dialog.getByLabel('CSV file for the table').setInputFiles({
@@ -129,4 +129,24 @@ test.describe('Test dialog with schemas', () => {
     const body = (await request).postDataJSON() as { input: { tables?: Record<string, unknown> } };
     expect(body.input.tables).toEqual({ meters: 'meterId,mwh\nm1,5\nm2,7\n' });
   });
+});
+
+test('script reads rows of an attached CSV file', async ({ page }) => {
+  await createPolicy(page, `CSV tables ${Date.now()}`);
+  await addCustomLogicBlock(page);
+  await page.getByLabel('Script Language').selectOption('JAVASCRIPT');
+  await pasteScript(page, "done({ meters: table.rows({ type: 'table', fileId: 'meters' }) });");
+
+  const dialog = await openTestDialog(page);
+  await dialog.getByLabel('Table fileId').fill('meters');
+  await dialog.getByLabel('CSV file for the table').setInputFiles({
+    name: 'meters.csv',
+    mimeType: 'text/csv',
+    buffer: Buffer.from('meterId,mwh\nm1,5\nm2,7\n'),
+  });
+  await runTest(dialog);
+
+  const result = dialog.getByLabel('Result 1');
+  await expect(result).toContainText('"meterId": "m1"');
+  await expect(result).toContainText('"meterId": "m2"');
 });

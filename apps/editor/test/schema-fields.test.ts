@@ -29,7 +29,7 @@ const report: PolicySchema = {
 const NOW = new Date('2026-03-15T10:20:30.000Z');
 
 describe('schemaFields', () => {
-  it('marks fields with readOnly or isSystemField in $comment as system fields', () => {
+  it('marks readOnly and isSystemField fields', () => {
     const fields = schemaFields({ ...report, required: ['projectId'] });
     expect(fields.find((field) => field.name === 'guardianVersion')).toEqual({
       name: 'guardianVersion',
@@ -42,13 +42,13 @@ describe('schemaFields', () => {
     expect(fields.find((field) => field.name === 'reportedOn')?.type).toBe('string (date)');
   });
 
-  it('treats a $comment that is not JSON as a plain comment', () => {
+  it('ignores a non-JSON $comment', () => {
     expect(schemaFields({ properties: { note: { type: 'string', $comment: 'free text' } } })[0]?.system).toBe(false);
   });
 });
 
 describe('sampleObject', () => {
-  it('fills every non-system field with a value of its type when nothing is required', () => {
+  it('fills all non-system fields by type', () => {
     expect(sampleObject(report, NOW)).toEqual({
       projectId: 'example',
       reportedOn: '2026-03-15',
@@ -61,18 +61,18 @@ describe('sampleObject', () => {
     });
   });
 
-  it('fills only the required fields when the schema lists some', () => {
+  it('fills only required fields', () => {
     expect(sampleObject({ ...report, required: ['netMWh', 'guardianVersion', 'missing'] }, NOW)).toEqual({ netMWh: 0 });
   });
 
-  it('follows required lists inside nested objects', () => {
+  it('follows nested required lists', () => {
     const nested = { properties: { site: { type: 'object', required: ['id'], properties: { id: { type: 'integer' }, name: { type: 'string' } } } } };
     expect(sampleObject(nested, NOW)).toEqual({ site: { id: 0 } });
   });
 });
 
 describe('schemaFromRows', () => {
-  it('builds a create body with types, dates and required names', () => {
+  it('builds a create request body', () => {
     const result = schemaFromRows(' Meter reading ', [
       { name: 'meterId', type: 'string', required: true },
       { name: 'readOn', type: 'date', required: false },
@@ -88,7 +88,7 @@ describe('schemaFromRows', () => {
     });
   });
 
-  it('rejects a missing title, an unnamed field and a repeated name', () => {
+  it('rejects invalid titles and field names', () => {
     expect(schemaFromRows('', [])).toEqual({ ok: false, error: 'The schema needs a title.' });
     expect(schemaFromRows('A', [{ name: ' ', type: 'string', required: false }])).toMatchObject({ ok: false, error: expect.stringContaining('Field 1 has no name') });
     const twice = schemaFromRows('A', [
@@ -100,7 +100,7 @@ describe('schemaFromRows', () => {
 });
 
 describe('schemaFromJson', () => {
-  it('accepts an object and rejects other JSON and broken text', () => {
+  it('accepts only a JSON object', () => {
     expect(schemaFromJson('{"title":"A","type":"object","properties":{}}')).toMatchObject({ ok: true });
     expect(schemaFromJson('[]')).toMatchObject({ ok: false });
     expect(schemaFromJson('{')).toMatchObject({ ok: false, error: expect.stringContaining('not valid JSON') });
@@ -110,7 +110,7 @@ describe('schemaFromJson', () => {
 describe('withTables', () => {
   const input = { documents: [] };
 
-  it('sends each CSV text under its fileId', () => {
+  it('keys CSV texts by fileId', () => {
     const result = withTables(input, [
       { fileId: ' meters ', fileName: 'meters.csv', csv: 'id,mwh\nm1,5\n' },
       { fileId: 'sites', fileName: 'sites.csv', csv: 'id\ns1\n' },
@@ -118,11 +118,11 @@ describe('withTables', () => {
     expect(result).toEqual({ ok: true, value: { documents: [], tables: { meters: 'id,mwh\nm1,5\n', sites: 'id\ns1\n' } } });
   });
 
-  it('leaves tables out when no CSV is attached', () => {
+  it('omits tables without CSV files', () => {
     expect(withTables(input, [])).toEqual({ ok: true, value: input });
   });
 
-  it('rejects an empty or repeated fileId', () => {
+  it('rejects empty or repeated fileIds', () => {
     expect(withTables(input, [{ fileId: '', fileName: 'a.csv', csv: '' }])).toMatchObject({ ok: false, error: expect.stringContaining('has no fileId') });
     const repeated = withTables(input, [
       { fileId: 'a', fileName: 'a.csv', csv: '' },

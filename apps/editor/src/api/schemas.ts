@@ -17,7 +17,7 @@ export function fetchSchemas(policyId: string): Promise<PolicySchema[]> {
 
 export interface SchemaCreate {
   policyId: string;
-  /** The policy version the request is based on; a schema write bumps it. */
+  /** Policy version the request is based on. A schema write bumps it. */
   baseVersion: number;
   schema: PolicySchema;
 }

@@ -153,7 +153,7 @@ interface OutputSchemaSelectProps {
   onChange: (value: string) => void;
 }
 
-/** Offers the policy's schemas; an id that matches none of them stays selectable so it is not lost. */
+/** Offers the policy's schemas. An id that matches none of them stays as an option so it is not lost. */
 function OutputSchemaSelect({ id, policyId, value, onChange }: OutputSchemaSelectProps) {
   const schemas = useSchemas(policyId);
   const choices = (schemas.data ?? []).map((schema) => ({ iri: schemaIri(schema), title: schemaTitle(schema) }));

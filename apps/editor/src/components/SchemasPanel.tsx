@@ -15,7 +15,7 @@ import { ErrorNotice } from './ErrorNotice.js';
 
 interface SchemasPanelProps {
   policyId: string;
-  /** The stored policy version; schema writes send it as `If-Match`. */
+  /** Stored policy version, sent as `If-Match` with schema writes. */
   version: number;
 }
 

@@ -28,7 +28,7 @@ export interface SchemaField {
   name: string;
   type: string;
   required: boolean;
-  /** A default field the backend adds to every schema; it cannot be edited. */
+  /** Whether the backend adds this default field to every schema, which makes it read-only. */
   system: boolean;
 }
 
@@ -36,7 +36,7 @@ export function schemaTitle(schema: PolicySchema): string {
   return schema.title ?? schema.name ?? schema.iri ?? schema.$id ?? 'Untitled schema';
 }
 
-/** The id used in a block's `outputSchema` and in the delete route, with its leading `#`. */
+/** Returns the schema id, with its leading `#`, that a block's `outputSchema` and the delete route use. */
 export function schemaIri(schema: PolicySchema): string {
   return schema.iri ?? schema.$id ?? '';
 }
@@ -82,7 +82,7 @@ function todayIsoDate(now: Date): string {
   return now.toISOString().slice(0, 10);
 }
 
-/** A type-appropriate sample value: the first enum value, else by type and format. */
+/** Builds a sample value of the property's type and format, or its first enum value. */
 export function sampleValue(property: JsonSchemaProperty, now: Date = new Date()): JsonValue {
   if (property.enum && property.enum.length > 0) {
     return property.enum[0] ?? null;
@@ -171,7 +171,7 @@ export function schemaFromRows(title: string, rows: FieldRow[]): SchemaDraftResu
   return { ok: true, schema };
 }
 
-/** Parses the JSON textarea of the create form; the backend validates the rest. */
+/** Parses the JSON textarea of the create form. The backend validates the schema itself. */
 export function schemaFromJson(text: string): SchemaDraftResult {
   let parsed: unknown;
   try {
