@@ -55,6 +55,8 @@ test.describe('Schemas', () => {
 
     // The schema write moved the policy version on; a later save must still succeed.
     await page.getByRole('button', { name: 'Add Custom Logic block' }).click();
+    await expect(form.getByRole('button', { name: 'Create schema' })).toBeDisabled();
+    await expect(card.getByRole('button', { name: 'Delete schema Meter reading' })).toBeDisabled();
     await page.getByRole('button', { name: 'Save', exact: true }).click();
     await expect(page.getByText('Saved', { exact: true })).toBeVisible();
 

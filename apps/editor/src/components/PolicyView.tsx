@@ -118,7 +118,7 @@ function PolicyEditor({ stored }: { stored: StoredPolicy }) {
           />
         </section>
       </div>
-      <SchemasPanel policyId={stored.id} version={stored.version} />
+      <SchemasPanel policyId={stored.id} version={stored.version} hasUnsavedChanges={draft.dirty} />
     </div>
   );
 }

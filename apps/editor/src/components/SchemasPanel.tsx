@@ -17,10 +17,15 @@ interface SchemasPanelProps {
   policyId: string;
   /** Stored policy version, sent as `If-Match` with schema writes. */
   version: number;
+  /**
+   * Whether the draft has unsaved edits. Schema writes are disabled then, because a schema
+   * write creates a new policy version and the next Save would end in a version conflict.
+   */
+  hasUnsavedChanges: boolean;
 }
 
 /** Lists the policy's schemas with their fields, and creates and deletes schemas. */
-export function SchemasPanel({ policyId, version }: SchemasPanelProps) {
+export function SchemasPanel({ policyId, version, hasUnsavedChanges }: SchemasPanelProps) {
   const schemas = useSchemas(policyId);
   const deleteSchema = useDeleteSchema();
 
@@ -42,15 +47,29 @@ export function SchemasPanel({ policyId, version }: SchemasPanelProps) {
       {schemas.isSuccess && schemas.data.length === 0 && <p>This policy has no schemas.</p>}
       {schemas.isSuccess &&
         schemas.data.map((schema) => (
-          <SchemaCard key={schemaIri(schema) || schemaTitle(schema)} schema={schema} onDelete={() => onDelete(schema)} />
+          <SchemaCard
+            key={schemaIri(schema) || schemaTitle(schema)}
+            schema={schema}
+            canDelete={!hasUnsavedChanges && !deleteSchema.isPending}
+            onDelete={() => onDelete(schema)}
+          />
         ))}
       {deleteSchema.isError && <ErrorNotice action="Could not delete the schema" error={deleteSchema.error} />}
-      <NewSchemaForm policyId={policyId} version={version} />
+      {hasUnsavedChanges && (
+        <p className="notice notice-warning">Save or discard the block edits before you create or delete a schema.</p>
+      )}
+      <NewSchemaForm policyId={policyId} version={version} hasUnsavedChanges={hasUnsavedChanges} />
     </section>
   );
 }
 
-function SchemaCard({ schema, onDelete }: { schema: PolicySchema; onDelete: () => void }) {
+interface SchemaCardProps {
+  schema: PolicySchema;
+  canDelete: boolean;
+  onDelete: () => void;
+}
+
+function SchemaCard({ schema, canDelete, onDelete }: SchemaCardProps) {
   const title = schemaTitle(schema);
 
   return (
@@ -58,7 +77,7 @@ function SchemaCard({ schema, onDelete }: { schema: PolicySchema; onDelete: () =
       <div className="schema-card-header">
         <h3>{title}</h3>
         <code>{schemaIri(schema)}</code>
-        <button type="button" className="danger" onClick={onDelete}>
+        <button type="button" className="danger" onClick={onDelete} disabled={!canDelete}>
           Delete schema {title}
         </button>
       </div>
@@ -90,7 +109,7 @@ function SchemaCard({ schema, onDelete }: { schema: PolicySchema; onDelete: () =
 
 const EMPTY_ROW: FieldRow = { name: '', type: 'string', required: false };
 
-function NewSchemaForm({ policyId, version }: SchemasPanelProps) {
+function NewSchemaForm({ policyId, version, hasUnsavedChanges }: SchemasPanelProps) {
   const createSchema = useCreateSchema();
   const [mode, setMode] = useState<'fields' | 'json'>('fields');
   const [title, setTitle] = useState('');
@@ -193,7 +212,7 @@ function NewSchemaForm({ policyId, version }: SchemasPanelProps) {
         </p>
       )}
       {createSchema.isError && <ErrorNotice action="Could not create the schema" error={createSchema.error} />}
-      <button type="submit" className="primary" disabled={createSchema.isPending}>
+      <button type="submit" className="primary" disabled={createSchema.isPending || hasUnsavedChanges}>
         {createSchema.isPending ? 'Creating…' : 'Create schema'}
       </button>
     </form>
