@@ -95,6 +95,11 @@ test.describe('Test dialog with schemas', () => {
     const documents = dialog.getByLabel('Output documents');
     await expect(documents).toContainText('VerifiableCredential');
     await expect(documents).toContainText('"emissionReductions": 2812.842');
+
+    await resultTab(dialog, 'Debug log').click();
+    await resultTab(dialog, 'Output').click();
+    await expect(rawToggle).not.toBeChecked();
+    await expect(dialog.getByLabel('Output documents')).toBeVisible();
   });
 
   test('Generate from schema fills input documents', async ({ page }) => {

@@ -29,6 +29,9 @@ interface RunResultsProps {
 export function RunResults({ response, activeTab, onTabChange, onGoToLine }: RunResultsProps) {
   const idPrefix = useId();
   const tabRefs = useRef(new Map<ResultTab, HTMLButtonElement>());
+  // Kept here so the choice survives a switch to another tab. On by default, because
+  // authors check a script by what it passed to done().
+  const [showRaw, setShowRaw] = useState(true);
 
   // Arrow keys move between tabs, as in the WAI-ARIA tabs pattern.
   const onKeyDown = (event: KeyboardEvent) => {
@@ -76,7 +79,14 @@ export function RunResults({ response, activeTab, onTabChange, onGoToLine }: Run
           aria-labelledby={`${idPrefix}-tab-${tab}`}
           hidden={tab !== activeTab}
         >
-          {tab === 'output' && <OutputPanel response={response} onShowErrors={() => onTabChange('errors')} />}
+          {tab === 'output' && (
+            <OutputPanel
+              response={response}
+              showRaw={showRaw}
+              onShowRawChange={setShowRaw}
+              onShowErrors={() => onTabChange('errors')}
+            />
+          )}
           {tab === 'debug' && <DebugPanel entries={response.debug} />}
           {tab === 'printed' && <PrintedPanel stdout={response.stdout} stderr={response.stderr} />}
           {tab === 'errors' && <ErrorsPanel response={response} onGoToLine={onGoToLine} />}
@@ -119,10 +129,15 @@ function JsonBlock({ value, label }: { value: JsonValue; label: string }) {
   );
 }
 
-function OutputPanel({ response, onShowErrors }: { response: DryRunResponse; onShowErrors: () => void }) {
+interface OutputPanelProps {
+  response: DryRunResponse;
+  showRaw: boolean;
+  onShowRawChange: (showRaw: boolean) => void;
+  onShowErrors: () => void;
+}
+
+function OutputPanel({ response, showRaw, onShowRawChange, onShowErrors }: OutputPanelProps) {
   const { results, outputs, warnings, wrappedDocuments } = response;
-  // On by default: authors test a script by what it passed to done(), and the documents are one click away.
-  const [showRaw, setShowRaw] = useState(true);
 
   return (
     <div>
@@ -138,7 +153,7 @@ function OutputPanel({ response, onShowErrors }: { response: DryRunResponse; onS
         <p className="hint">Input documents {wrappedDocuments.join(', ')} were plain objects and were wrapped as Verifiable Credentials.</p>
       )}
       <label className="raw-toggle">
-        <input type="checkbox" checked={showRaw} onChange={(event) => setShowRaw(event.target.checked)} /> Show raw done() values
+        <input type="checkbox" checked={showRaw} onChange={(event) => onShowRawChange(event.target.checked)} /> Show raw done() values
       </label>
       {showRaw ? (
         <>
