@@ -8,6 +8,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SandboxEvent } from '@policy-logic-studio/shared';
 import { PyodideRunner } from '../src/execution/pyodide/pyodide-runner.js';
 import type { RunnerOutcome } from '../src/execution/runner.js';
+import {
+  EXAMPLE_EXPECTED_RESULT,
+  EXAMPLE_POLICY,
+  EXAMPLE_PYTHON_TAG,
+  EXAMPLE_TEST_INPUT,
+} from '../src/policies/example-policy.js';
 import { makeRequest, summarize, type RunSummary } from './support/python-runtime-cases.js';
 
 /**
@@ -411,6 +417,18 @@ describe('Pyodide sandbox escape battery', () => {
     expect(followUps.map((run) => run.summary.results)).toEqual([[0], [1], [2], [3]]);
     expect(hostLog.filter((line) => line.includes('failed before a run'))).toEqual([]);
   }, ATTEMPT_TEST_TIMEOUT_MS);
+
+  it('computes the example policy after the battery', async () => {
+    const block = EXAMPLE_POLICY.config.children?.find((child) => child.tag === EXAMPLE_PYTHON_TAG);
+    const events: SandboxEvent[] = [];
+    const outcome = await runner.run(
+      makeRequest(String(block?.expression), { input: { documents: EXAMPLE_TEST_INPUT.documents } }),
+      { timeoutMs: ATTEMPT_TIMEOUT_MS, signal: new AbortController().signal, onEvent: (event) => events.push(event) },
+    );
+
+    expect(outcome.kind).toBe('exited');
+    expect(summarize(events).results).toEqual([EXAMPLE_EXPECTED_RESULT]);
+  });
 
   it('keeps globals of one run out of the next', async () => {
     await runAttempt(runner, "import builtins, sys\nbuiltins.PLANTED = 1\nsys.modules['planted_module'] = sys\ndone(1)");
