@@ -4,9 +4,9 @@
  * against a fresh interpreter per run without any pool.
  *
  * Measures through `PyodideRunner` and through the HTTP API (POST /api/dry-run on
- * 127.0.0.1). The measures are trivial-run latency with a ready pool, sustained runs per
- * second with 1, 4 and 16 closed-loop clients, the time and sandbox-host CPU to refill one
- * interpreter, and the resident memory of the sandbox host with 4 ready interpreters.
+ * 127.0.0.1). It measures trivial-run latency with a ready pool and sustained runs per
+ * second with 1, 4 and 16 closed-loop clients. It also measures the time and sandbox-host
+ * CPU to refill one interpreter, and the sandbox host's resident memory with 4 ready ones.
  * Every round repeats all sections, and the summary gives the median over rounds. Prints tables, and
  * the raw numbers as JSON with --json FILE. Asserts nothing.
  *
@@ -18,8 +18,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { randomUUID } from 'node:crypto';
-import { repositoryRoot, startBackend, waitForFullPool } from './lib/backend.mjs';
+import { startBackend, waitForFullPool } from './lib/backend.mjs';
 import { runClosedLoop } from './lib/clients.mjs';
+import { freezeBuild } from './lib/frozen-build.mjs';
 import { findSandboxHostPid, residentMb } from './lib/processes.mjs';
 import { measureFreshInterpreterBaseline, measureSequential, measureThroughput } from './lib/sections.mjs';
 import { formatNumber, renderTable, summarize } from './lib/stats.mjs';
@@ -45,7 +46,10 @@ const RUN_TIMEOUT_MS = 60_000;
 // /proc/<pid>/stat counts CPU time in clock ticks, which are 100 per second on common Linux builds.
 const CLOCK_TICKS_PER_SECOND = 100;
 
-const { PyodideRunner } = await import(path.join(repositoryRoot, 'apps/backend/dist/execution/pyodide/pyodide-runner.js'));
+// A private copy of the build: another build in this checkout midway would mix two versions
+// of the sandbox code in one measurement.
+const build = await freezeBuild();
+const { PyodideRunner } = await import(path.join(build.root, 'apps/backend/dist/execution/pyodide/pyodide-runner.js'));
 
 function positiveInteger(flag, raw) {
   const value = Number(raw);
@@ -122,7 +126,7 @@ async function startRunner(poolSize, interpreterStart, maxQueuedRuns = 32) {
 
 /**
  * Sequential trivial runs, each on a full pool. The wait from the end of a run until the
- * pool is full again is one refill; the sandbox host's CPU time in that wait is its cost.
+ * pool is full again is one refill, and the sandbox host's CPU time in that wait is its cost.
  */
 async function measureRunnerSequential(runner, hostPid, runs) {
   const latencies = [];
@@ -193,18 +197,20 @@ async function measureRunnerRound() {
 }
 
 async function measureHttpRound() {
-  const backend = await startBackend({ env: { PYTHON_SANDBOX_MODE: 'pyodide', LOG_LEVEL: 'warn' }, label: 'pyodide-pool' });
+  const backend = await startBackend({ env: { PYTHON_SANDBOX_MODE: 'pyodide', LOG_LEVEL: 'warn' }, root: build.root, label: 'pyodide-pool' });
   try {
     await waitForFullPool(backend);
     const readyPool = await measureSequential(backend, 'pythonTrivial', { runs: sequentialRuns, timeBudgetMs: 300_000, waitForReadyPool: true });
     const backToBack = await measureSequential(backend, 'pythonTrivial', { runs: sequentialRuns, timeBudgetMs: 300_000 });
+    // Without done() the service builds and signs no output document, which isolates the sandbox's share.
+    const noOutput = await measureSequential(backend, 'pythonNoOutput', { runs: sequentialRuns, timeBudgetMs: 300_000, waitForReadyPool: true });
     const throughput = [];
     for (const clients of CLIENT_COUNTS) {
       await waitForFullPool(backend);
       const result = await measureThroughput(backend, 'pythonTrivial', { clients, windowMs });
       throughput.push({ ...result, busy: result.otherAnswers.filter((answer) => answer.includes('503')).length });
     }
-    return { readyPool, backToBack, throughput };
+    return { readyPool, backToBack, noOutput, throughput };
   } finally {
     await backend.stop();
   }
@@ -235,6 +241,8 @@ function printSummary(results, baseline) {
     ['sandbox host RSS, 4 ready, full load (MiB)', pick((round) => round.runner.memory['full-load'].sandboxHostRssMb)],
     ['HTTP: trivial dry run, ready pool, p50 (ms)', pick((round) => round.http.readyPool.latency.medianMs)],
     ['HTTP: trivial dry run, ready pool, p99 (ms)', pick((round) => round.http.readyPool.latency.p99Ms)],
+    ['HTTP: dry run without output document, ready pool, p50 (ms)', pick((round) => round.http.noOutput.latency.medianMs)],
+    ['HTTP: dry run without output document, ready pool, p99 (ms)', pick((round) => round.http.noOutput.latency.p99Ms)],
     ['HTTP: trivial dry run, back to back, p50 (ms)', pick((round) => round.http.backToBack.latency.medianMs)],
     ['HTTP: trivial dry run, back to back, p99 (ms)', pick((round) => round.http.backToBack.latency.p99Ms)],
   ];
@@ -264,3 +272,4 @@ process.stdout.write(`load average per round (1, 5, 15 min), before / after: ${r
 if (options.json !== undefined) {
   writeFileSync(options.json, `${JSON.stringify({ cpus: os.cpus().length, results, baseline }, null, 2)}\n`);
 }
+await build.remove();

@@ -63,6 +63,39 @@ describe('PyodideRunner run queue', () => {
   });
 });
 
+describe('PyodideRunner running limit', () => {
+  let runner: PyodideRunner;
+
+  beforeAll(async () => {
+    runner = new PyodideRunner({ poolSize: 1, maxRunningRuns: 1, maxQueuedRuns: 4 });
+    await runner.start();
+  });
+
+  afterAll(async () => {
+    await runner.close();
+  });
+
+  it('runs one at a time past the limit', async () => {
+    const busyCounts: number[] = [];
+    const queuedCounts: number[] = [];
+    const sampler = setInterval(() => {
+      const health = runner.health();
+      busyCounts.push(health.busyWorkers as number);
+      queuedCounts.push(health.queuedRuns as number);
+    }, 20);
+
+    const runs = [1, 2, 3].map(() =>
+      runner.run(makeRequest('while True:\n    pass'), { timeoutMs: 1_500, signal: new AbortController().signal, onEvent: () => {} }),
+    );
+    const outcomes = await Promise.all(runs);
+    clearInterval(sampler);
+
+    expect(outcomes).toEqual([1, 2, 3].map(() => ({ kind: 'timed_out', timeoutMs: 1_500 })));
+    expect(Math.max(...busyCounts)).toBe(1);
+    expect(Math.max(...queuedCounts)).toBeGreaterThanOrEqual(1);
+  });
+});
+
 describe('POST /api/dry-run with a full Pyodide queue', () => {
   let service: TestService;
 

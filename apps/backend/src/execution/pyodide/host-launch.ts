@@ -59,6 +59,7 @@ export function canRaiseOomScore(): boolean {
 export interface HostLaunchOptions {
   poolSize: number;
   maxQueuedRuns: number;
+  maxRunningRuns: number;
   interpreterStart: InterpreterStart;
   memoryLimitBytes: number;
   packagePlan?: PackagePlanSettings;
@@ -91,6 +92,7 @@ export function buildHostLaunch(options: HostLaunchOptions): HostLaunch {
     tablePath: existsSync(tablePath) ? tablePath : undefined,
     poolSize: options.poolSize,
     maxQueuedRuns: options.maxQueuedRuns,
+    maxRunningRuns: options.maxRunningRuns,
     jsHeapMaxMb: budget.jsHeapMaxMb,
     wasmMemoryMaxBytes: budget.wasmMemoryMaxBytes,
     runOutputMaxChars: options.runOutputMaxChars,

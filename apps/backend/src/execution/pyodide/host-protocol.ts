@@ -63,6 +63,8 @@ export interface WorkerSetup {
   runtimeSource: string;
   /** Source of table.py, when that file exists. */
   tableSource?: string;
+  /** table.py compiled by the snapshot worker, so runs do not compile it again. */
+  tableBytecode?: CompiledFile;
   /** Cap on the WebAssembly memory of the interpreter. */
   wasmMemoryMaxBytes: number;
   /** pyodide.asm.wasm, compiled once by the host; workers instantiate it instead of compiling their own copy. */
@@ -76,12 +78,18 @@ export interface WorkerSetup {
   eventPort: MessagePort;
 }
 
+/** A Python bytecode file (.pyc) and its path in the interpreter's virtual filesystem. */
+export interface CompiledFile {
+  path: string;
+  bytes: Uint8Array;
+}
+
 /** Everything the snapshot worker needs, passed as `workerData`. */
-export type SnapshotSetup = Omit<WorkerSetup, 'snapshot' | 'eventPort'>;
+export type SnapshotSetup = Omit<WorkerSetup, 'snapshot' | 'tableBytecode' | 'eventPort'>;
 
 /** Snapshot worker to sandbox host, over `parentPort`. */
 export type SnapshotReport =
-  | { type: 'sandbox:snapshot-ready'; snapshot: Uint8Array }
+  | { type: 'sandbox:snapshot-ready'; snapshot: Uint8Array; tableBytecode?: CompiledFile }
   | { type: 'sandbox:snapshot-failed'; message: string };
 
 /** Sandbox host to worker thread. */

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import { createRequire, syncBuiltinESMExports } from 'node:module';
 import os from 'node:os';
 import type { PyodideInterface } from 'pyodide';
-import type { SnapshotSetup } from './host-protocol.js';
+import type { CompiledFile, SnapshotSetup } from './host-protocol.js';
 
 const require = createRequire(import.meta.url);
 
@@ -16,6 +16,7 @@ export type LoadPyodideOptions = NonNullable<Parameters<LoadPyodide>[0]>;
 
 const WASM_PAGE_BYTES = 64 * 1024;
 export const SANDBOX_FOLDER = '/sandbox';
+const TABLE_PATH = `${SANDBOX_FOLDER}/table.py`;
 
 // Imported while the interpreter is prepared, so a run does not pay for them.
 const PRELOADED_MODULES = [
@@ -127,14 +128,47 @@ export function baseLoadOptions(setup: SnapshotSetup): LoadPyodideOptions {
 }
 
 /**
- * Writes runtime.py and table.py into the interpreter's virtual filesystem. The
- * filesystem lives in JavaScript, outside the memory snapshot, so every worker writes them.
+ * Writes runtime.py, table.py and, when given, table.py's bytecode into the interpreter's
+ * virtual filesystem. The filesystem lives in JavaScript, outside the memory snapshot, so
+ * every worker writes them.
  */
-export function writeSandboxFiles(pyodide: PyodideInterface, setup: SnapshotSetup): void {
+export function writeSandboxFiles(pyodide: PyodideInterface, setup: SnapshotSetup, tableBytecode?: CompiledFile): void {
   pyodide.FS.mkdirTree(SANDBOX_FOLDER);
   pyodide.FS.writeFile(`${SANDBOX_FOLDER}/runtime.py`, setup.runtimeSource);
-  if (setup.tableSource !== undefined) {
-    pyodide.FS.writeFile(`${SANDBOX_FOLDER}/table.py`, setup.tableSource);
+  if (setup.tableSource === undefined) {
+    return;
+  }
+  pyodide.FS.writeFile(TABLE_PATH, setup.tableSource);
+  if (tableBytecode !== undefined) {
+    pyodide.FS.mkdirTree(tableBytecode.path.slice(0, tableBytecode.path.lastIndexOf('/')));
+    pyodide.FS.writeFile(tableBytecode.path, tableBytecode.bytes);
+  }
+}
+
+/**
+ * Compiles table.py to a .pyc that Python's import system uses without checking it
+ * against the source (PEP 552 unchecked hash). runtime.py loads table.py in every run,
+ * and this saves compiling it each time.
+ */
+export function compileTableHelper(pyodide: PyodideInterface, setup: SnapshotSetup): CompiledFile | undefined {
+  if (setup.tableSource === undefined) {
+    return undefined;
+  }
+  const compile = pyodide.runPython(
+    [
+      'import importlib.util, py_compile',
+      'def compile_unchecked(path):',
+      '    target = importlib.util.cache_from_source(path)',
+      '    mode = py_compile.PycInvalidationMode.UNCHECKED_HASH',
+      '    return py_compile.compile(path, cfile=target, invalidation_mode=mode, doraise=True)',
+      'compile_unchecked',
+    ].join('\n'),
+  ) as { (path: string): string; destroy: () => void };
+  try {
+    const path = compile(TABLE_PATH);
+    return { path, bytes: pyodide.FS.readFile(path) as Uint8Array };
+  } finally {
+    compile.destroy();
   }
 }
 

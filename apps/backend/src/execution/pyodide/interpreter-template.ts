@@ -11,7 +11,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { InterpreterStart, SnapshotReport, SnapshotSetup } from './host-protocol.js';
+import type { CompiledFile, InterpreterStart, SnapshotReport, SnapshotSetup } from './host-protocol.js';
 
 // Spare copies serve refills that start while others finish. Each one costs a snapshot's
 // size (about 20 MB) of host memory, so an idle pool keeps no more than this.
@@ -32,6 +32,8 @@ export interface InterpreterTemplate {
   wasmModule: WebAssembly.Module;
   /** Memory of the prepared interpreter; undefined in `full-load` mode or when preparing it failed. */
   snapshot?: Uint8Array;
+  /** table.py compiled together with the snapshot. */
+  tableBytecode?: CompiledFile;
   /** Reason for a missing snapshot in `snapshot` mode. */
   snapshotError?: string;
   /** Copies that workers returned unchanged after their restore, for the next workers. */
@@ -49,7 +51,9 @@ export async function prepareTemplate(options: TemplateOptions): Promise<Interpr
   }
 
   try {
-    template.snapshot = await makeSnapshot(options, { ...options.setup, wasmModule });
+    const prepared = await makeSnapshot(options, { ...options.setup, wasmModule });
+    template.snapshot = prepared.snapshot;
+    template.tableBytecode = prepared.tableBytecode;
   } catch (error) {
     template.snapshotError = (error as Error).message;
   }
@@ -79,7 +83,7 @@ export function recycleSnapshot(template: InterpreterTemplate, copy: Uint8Array)
   }
 }
 
-function makeSnapshot(options: TemplateOptions, setup: SnapshotSetup): Promise<Uint8Array> {
+function makeSnapshot(options: TemplateOptions, setup: SnapshotSetup): Promise<{ snapshot: Uint8Array; tableBytecode?: CompiledFile }> {
   const thread = new Worker(options.snapshotWorkerPath, {
     workerData: setup,
     resourceLimits: { maxOldGenerationSizeMb: options.jsHeapMaxMb, stackSizeMb: options.workerStackSizeMb },
@@ -90,7 +94,7 @@ function makeSnapshot(options: TemplateOptions, setup: SnapshotSetup): Promise<U
   thread.stdout.resume();
   thread.stderr.resume();
 
-  return new Promise<Uint8Array>((resolve, reject) => {
+  return new Promise((resolve, reject) => {
     const timer = setTimeout(() => fail(`no snapshot within ${SNAPSHOT_TIMEOUT_MS} ms`), SNAPSHOT_TIMEOUT_MS);
     const finish = (): void => {
       clearTimeout(timer);
@@ -105,7 +109,7 @@ function makeSnapshot(options: TemplateOptions, setup: SnapshotSetup): Promise<U
     thread.on('message', (message: SnapshotReport) => {
       if (message.type === 'sandbox:snapshot-ready') {
         finish();
-        resolve(message.snapshot);
+        resolve({ snapshot: message.snapshot, tableBytecode: message.tableBytecode });
         return;
       }
       fail(message.message);

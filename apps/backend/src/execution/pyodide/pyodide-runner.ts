@@ -21,6 +21,8 @@ export interface PyodideRunnerOptions {
   poolSize?: number;
   /** Runs that may wait for an interpreter. One more makes `run` throw `ServiceBusyError`. */
   maxQueuedRuns?: number;
+  /** Runs that may execute at once; later ones wait in the queue. */
+  maxRunningRuns?: number;
   /** Start-up path of each worker's interpreter. Default `snapshot`; `full-load` serves comparisons. */
   interpreterStart?: InterpreterStart;
   /** Memory cap of one run: JavaScript heap plus WebAssembly memory. */
@@ -44,6 +46,10 @@ interface PendingRun {
 
 const DEFAULT_POOL_SIZE = 2;
 const DEFAULT_MAX_QUEUED_RUNS = 32;
+// Each running run may use `memoryLimitBytes`, so this bounds the sandbox host's memory to
+// about 8 times that limit plus the ready interpreters, whatever the request rate.
+// TODO: no environment variable sets it yet; PYODIDE_MAX_QUEUED_RUNS shows the pattern.
+const DEFAULT_MAX_RUNNING_RUNS = 8;
 // Runs that arrive while the host starts or restarts wait for it, so Retry-After covers one start-up.
 const HOST_START_RETRY_AFTER_SECONDS = 5;
 const HOST_START_TIMEOUT_MS = 120_000;
@@ -55,6 +61,7 @@ export class PyodideRunner implements ScriptRunner {
 
   private readonly poolSize: number;
   private readonly maxQueuedRuns: number;
+  private readonly maxRunningRuns: number;
   private readonly interpreterStart: InterpreterStart;
   private readonly memoryLimitBytes: number;
   private readonly packagePlan?: PackagePlanSettings;
@@ -73,6 +80,7 @@ export class PyodideRunner implements ScriptRunner {
   constructor(options: PyodideRunnerOptions = {}) {
     this.poolSize = options.poolSize ?? DEFAULT_POOL_SIZE;
     this.maxQueuedRuns = options.maxQueuedRuns ?? DEFAULT_MAX_QUEUED_RUNS;
+    this.maxRunningRuns = options.maxRunningRuns ?? DEFAULT_MAX_RUNNING_RUNS;
     this.interpreterStart = options.interpreterStart ?? 'snapshot';
     this.pool = emptyPool(this.interpreterStart);
     this.memoryLimitBytes = options.memoryLimitBytes ?? DEFAULT_MEMORY_LIMIT_BYTES;
@@ -84,6 +92,9 @@ export class PyodideRunner implements ScriptRunner {
     }
     if (!Number.isInteger(this.maxQueuedRuns) || this.maxQueuedRuns < 0) {
       throw new Error(`PyodideRunner: maxQueuedRuns must be a whole number, got ${this.maxQueuedRuns}`);
+    }
+    if (!Number.isInteger(this.maxRunningRuns) || this.maxRunningRuns < 1) {
+      throw new Error(`PyodideRunner: maxRunningRuns must be a positive integer, got ${this.maxRunningRuns}`);
     }
   }
 
@@ -147,6 +158,7 @@ export class PyodideRunner implements ScriptRunner {
       memoryLimitBytes: this.memoryLimitBytes,
       poolSize: this.poolSize,
       maxQueuedRuns: this.maxQueuedRuns,
+      maxRunningRuns: this.maxRunningRuns,
       ...this.pool,
     };
     if (!ready) {
@@ -178,6 +190,7 @@ export class PyodideRunner implements ScriptRunner {
     const launch = buildHostLaunch({
       poolSize: this.poolSize,
       maxQueuedRuns: this.maxQueuedRuns,
+      maxRunningRuns: this.maxRunningRuns,
       interpreterStart: this.interpreterStart,
       memoryLimitBytes: this.memoryLimitBytes,
       packagePlan: this.packagePlan,

@@ -24,6 +24,7 @@ export interface HostSettings {
   tablePath?: string;
   poolSize: number;
   maxQueuedRuns: number;
+  maxRunningRuns: number;
   jsHeapMaxMb: number;
   wasmMemoryMaxBytes: number;
   runOutputMaxChars: number;
@@ -48,6 +49,7 @@ function createPool(settings: HostSettings): WorkerPool {
     interpreterStart: settings.interpreterStart,
     poolSize: settings.poolSize,
     maxQueuedRuns: settings.maxQueuedRuns,
+    maxRunningRuns: settings.maxRunningRuns,
     jsHeapMaxMb: settings.jsHeapMaxMb,
     runOutputMaxChars: settings.runOutputMaxChars,
     setup: {

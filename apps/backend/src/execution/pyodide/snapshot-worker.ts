@@ -7,7 +7,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { SnapshotReport, SnapshotSetup } from './host-protocol.js';
-import { baseLoadOptions, describeFailure, importLoadPyodide, importRuntime, prepareThread, writeSandboxFiles } from './interpreter-start.js';
+import { baseLoadOptions, compileTableHelper, describeFailure, importLoadPyodide, importRuntime, prepareThread, writeSandboxFiles } from './interpreter-start.js';
 
 const setup = workerData as SnapshotSetup;
 
@@ -21,9 +21,10 @@ async function main(): Promise<void> {
   const pyodide = await loadPyodide({ ...baseLoadOptions(setup), _makeSnapshot: true });
   writeSandboxFiles(pyodide, setup);
   importRuntime(pyodide);
+  const tableBytecode = compileTableHelper(pyodide, setup);
 
   const snapshot = pyodide.makeMemorySnapshot();
-  report({ type: 'sandbox:snapshot-ready', snapshot }, [snapshot.buffer as ArrayBuffer]);
+  report({ type: 'sandbox:snapshot-ready', snapshot, tableBytecode }, [snapshot.buffer as ArrayBuffer]);
 }
 
 main().catch((error: unknown) => {

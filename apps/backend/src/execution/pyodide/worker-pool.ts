@@ -2,7 +2,8 @@
  * A pool of warm, single-use Pyodide workers inside the sandbox host process.
  *
  * Each run takes one ready worker; the worker is terminated when the run ends and a
- * new one starts in its place. Runs that find no ready worker wait in a queue of at most
+ * new one starts in its place. At most `maxRunningRuns` runs execute at once. Runs that
+ * find no ready worker, or the running limit reached, wait in a queue of at most
  * `maxQueuedRuns`. A run beyond that is rejected at once with a retry estimate.
  *
  * Before the first worker starts, the pool compiles pyodide.asm.wasm once and prepares a
@@ -29,11 +30,13 @@ export interface WorkerPoolOptions {
   poolSize: number;
   /** Runs that may wait for a worker. One more is rejected through `onRunRejected`. */
   maxQueuedRuns: number;
+  /** Runs that may execute at once, each in its own worker, on top of the `poolSize` ready ones. */
+  maxRunningRuns: number;
   /** Old-generation heap cap of each worker's JavaScript engine. */
   jsHeapMaxMb: number;
   /** Cap on events plus printed text, in characters, that one run may send through the host. */
   runOutputMaxChars: number;
-  setup: Omit<WorkerSetup, 'eventPort' | 'wasmModule' | 'snapshot'>;
+  setup: Omit<WorkerSetup, 'eventPort' | 'wasmModule' | 'snapshot' | 'tableBytecode'>;
   onEvent: (runId: string, eventJson: string) => void;
   onRunEnded: (runId: string, outcome: RunnerOutcome) => void;
   onRunRejected: (runId: string, retryAfterSeconds: number, message: string) => void;
@@ -104,12 +107,10 @@ export class WorkerPool {
   }
 
   status(): PoolStatus {
-    const count = (state: WorkerState): number =>
-      [...this.workers].filter((worker) => worker.state === state).length;
     const status: PoolStatus = {
-      readyWorkers: count('ready'),
-      startingWorkers: count('starting'),
-      busyWorkers: count('busy'),
+      readyWorkers: this.countWorkers('ready'),
+      startingWorkers: this.countWorkers('starting'),
+      busyWorkers: this.countWorkers('busy'),
       queuedRuns: this.queue.length,
       preparing: this.template === undefined,
       interpreterStart: this.template !== undefined && this.template.snapshot === undefined ? 'full-load' : this.options.interpreterStart,
@@ -121,6 +122,16 @@ export class WorkerPool {
       status.refillMs = Math.round(this.refillMs);
     }
     return status;
+  }
+
+  private countWorkers(state: WorkerState): number {
+    let count = 0;
+    for (const worker of this.workers) {
+      if (worker.state === state) {
+        count += 1;
+      }
+    }
+    return count;
   }
 
   submit(request: SandboxRunRequest, timeoutMs: number): void {
@@ -135,6 +146,7 @@ export class WorkerPool {
     if (run.status === 'queued' && this.queue.length > this.options.maxQueuedRuns) {
       this.rejectQueuedRun(run);
     }
+    this.announcePool();
   }
 
   private rejectQueuedRun(run: ActiveRun): void {
@@ -195,6 +207,7 @@ export class WorkerPool {
       ...this.options.setup,
       wasmModule: template.wasmModule,
       snapshot,
+      tableBytecode: template.tableBytecode,
       eventPort: channel.port2,
     };
     const transferList: Array<MessagePort | ArrayBuffer> = [channel.port2];
@@ -306,7 +319,7 @@ export class WorkerPool {
   }
 
   private dispatch(): void {
-    while (this.queue.length > 0) {
+    while (this.queue.length > 0 && this.countWorkers('busy') < this.options.maxRunningRuns) {
       const worker = [...this.workers].find((candidate) => candidate.state === 'ready');
       if (worker === undefined) {
         return;
@@ -341,6 +354,8 @@ export class WorkerPool {
     void this.replaceWorker(worker);
 
     this.options.onRunEnded(run.request.runId, outcome);
+    // The run's end frees a place under `maxRunningRuns` for a queued run.
+    this.dispatch();
   }
 
   private drainReports(worker: PooledWorker): void {

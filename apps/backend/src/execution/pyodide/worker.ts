@@ -42,7 +42,7 @@ async function loadInterpreter(): Promise<Pyodide> {
   if (setup.snapshot !== undefined) {
     const pyodide = await loadPyodide({ ...baseLoadOptions(setup), _loadSnapshot: setup.snapshot });
     // The restored memory already contains runtime.py and the preloaded modules.
-    writeSandboxFiles(pyodide, setup);
+    writeSandboxFiles(pyodide, setup, setup.tableBytecode);
     pyodide.runPython(RESEED_AFTER_RESTORE);
     return pyodide;
   }
