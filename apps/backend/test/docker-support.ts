@@ -22,6 +22,7 @@ import {
 } from '../src/execution/docker/docker-runner.js';
 import type { RunnerOutcome } from '../src/execution/runner.js';
 import { repositoryRoot } from '../src/paths.js';
+import { summarize } from './support/python-runtime-cases.js';
 
 /** Read a variable the way the service's configuration does: environment, then .env, then .env.defaults. */
 function configuredValue(name: string): string | undefined {
@@ -141,43 +142,8 @@ export async function runScript(runner: DockerRunner, script: string, options: S
     signal: options.signal ?? new AbortController().signal,
     onEvent: (event) => events.push(event),
   });
-  return { runId: request.runId, outcome, events, ...summarize(events) };
-}
-
-function summarize(events: SandboxEvent[]): Omit<CollectedRun, 'runId' | 'outcome' | 'events'> {
-  const summary: Omit<CollectedRun, 'runId' | 'outcome' | 'events'> = {
-    results: [],
-    debug: [],
-    stdout: '',
-    stderr: '',
-    warnings: [],
-    error: undefined,
-  };
-  for (const event of events) {
-    switch (event.type) {
-      case 'sandbox:done':
-        summary.results.push(event.value);
-        break;
-      case 'sandbox:debug':
-        summary.debug.push(event.values);
-        break;
-      case 'sandbox:stdout':
-        summary.stdout += event.text;
-        break;
-      case 'sandbox:stderr':
-        summary.stderr += event.text;
-        break;
-      case 'sandbox:warning':
-        summary.warnings.push({ code: event.code, message: event.message });
-        break;
-      case 'sandbox:error':
-        summary.error = event.error;
-        break;
-      case 'sandbox:complete':
-        break;
-    }
-  }
-  return summary;
+  const { results, debug, stdout, stderr, warnings, error } = summarize(events);
+  return { runId: request.runId, outcome, events, results, debug, stdout, stderr, warnings, error };
 }
 
 /** Ids of the sandbox containers the engine still has, running or not, with an optional extra label. */
