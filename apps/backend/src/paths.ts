@@ -22,7 +22,7 @@ function findPackageRoot(start: string): string {
 export const backendRoot = findPackageRoot(path.dirname(fileURLToPath(import.meta.url)));
 export const repositoryRoot = path.resolve(backendRoot, '..', '..');
 
-/** A compiled file, given relative to `src/` (`execution/pyodide/sandbox-host.js`). */
+/** Return the path of a compiled file given relative to `src/` (`execution/pyodide/sandbox-host.js`). */
 export function compiledPath(relativeToSrc: string): string {
   return path.join(backendRoot, 'dist', relativeToSrc);
 }

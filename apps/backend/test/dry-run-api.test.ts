@@ -140,7 +140,7 @@ describe('dry-run timeouts', () => {
     const run = service.api.post('/api/dry-run').send({ block, input: { documents: [] } });
     const runResult = run.then((response) => response);
 
-    // The API keeps answering while the script spins.
+    // The API keeps serving requests while the script spins.
     await new Promise((resolve) => setTimeout(resolve, 500));
     const health = await service.api.get('/api/health').timeout(1500).expect(200);
     expect(health.body.version).toBeDefined();

@@ -13,7 +13,7 @@ export const tableDataSchema = z.union([
 export type TableData = z.infer<typeof tableDataSchema>;
 
 /**
- * Test input of a dry run. `documents` holds Guardian document records
+ * Test input of a dry run. `documents` contains Guardian document records
  * (`{ document: <VC>, ... }`); a plain JSON object is accepted and wrapped as a VC.
  */
 export const dryRunInputSchema = z.object({
@@ -62,7 +62,7 @@ export interface ScriptError {
   /** 1-based column, where the runtime reports one (syntax errors). */
   column?: number;
   traceback?: string;
-  /** What the author can do about it. */
+  /** Advice on what the author can do about the error. */
   hint?: string;
 }
 

@@ -7,7 +7,7 @@ import type { RunWarning, ScriptError } from './dry-run.js';
  * both modes, the JavaScript isolate), `host:` messages from the backend.
  */
 
-/** What the script's globals are built from; identical for every language and mode. */
+/** Data the script's globals are built from, identical for every language and mode. */
 export interface ScriptInput {
   /** Guardian document records, every `document` already a VC. */
   documents: JsonValue[];

@@ -7,7 +7,7 @@ import type {
 
 /**
  * How a runner's part of a run ended. Errors raised by the script itself arrive as
- * `sandbox:error` events; an outcome only says how the sandbox stopped.
+ * `sandbox:error` events, so an outcome only reports how the sandbox stopped.
  */
 export type RunnerOutcome =
   /** The sandbox sent `sandbox:complete` or `sandbox:error` and stopped normally. */
@@ -28,7 +28,7 @@ export interface RunOptions {
 
 export interface RunnerHealth {
   ready: boolean;
-  /** Why the runner is not ready, or a notable limitation. */
+  /** Reason the runner is not ready, or a notable limitation. */
   detail?: string;
   [field: string]: unknown;
 }

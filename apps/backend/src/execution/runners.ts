@@ -11,7 +11,7 @@ export interface Runners {
   javascript: ScriptRunner;
 }
 
-/** The Python runner for the configured mode, and the JavaScript runner. */
+/** Create the Python runner for the configured mode and the JavaScript runner. */
 export async function createRunners(
   config: Config,
   logger: Logger,

@@ -20,7 +20,7 @@ export interface TestService {
 }
 
 /**
- * The real service (SQLite, runners) built from the committed template with
+ * Start the real service (SQLite, runners) from the committed template with
  * `overrides`, in a data directory of its own unless one is given.
  */
 export async function startTestService(overrides: Record<string, string> = {}, dataDir?: string): Promise<TestService> {
