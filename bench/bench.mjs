@@ -8,7 +8,7 @@
  *        [--skip-docker] [--package-source file:///folder/] [--json FILE]
  */
 import { writeFile } from 'node:fs/promises';
-import { loadavg } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { startBackend, waitForFullPool } from './lib/backend.mjs';
 import { freezeBuild } from './lib/frozen-build.mjs';
@@ -19,6 +19,7 @@ import {
   measureFreshInterpreterBaseline,
   measureHealthLatency,
   measureInterpreterStartPhases,
+  measureRefillPhases,
   measureMemory,
   measurePackageLoadInProduct,
   measurePackageLoadInPyodide,
@@ -183,6 +184,33 @@ async function benchDocker(options, results, buildRoot) {
   }
 }
 
+const REFILL_STEPS = [
+  ['threadStart', 'worker thread start: Node bootstrap of the thread and its script'],
+  ['importPyodide', 'loading pyodide.asm.js (1.2 MB of JavaScript) and pyodide.mjs'],
+  ['restoreSnapshot', 'loadPyodide() from the snapshot: instantiating the shared module, dynamic linking, memory copy'],
+  ['sandboxFiles', 'runtime.py and table.py into the virtual filesystem, random reseeded'],
+  ['ready', 'sum: from `new Worker()` to an interpreter ready for a run'],
+  ['trivialRun', 'the trivial run itself, through runtime.py'],
+  ['cpuPerWorker', 'process CPU time per worker, start to termination (all threads)'],
+];
+
+function refillPhaseReport(phases) {
+  const rows = REFILL_STEPS.map(([key, label]) => {
+    const summary = phases[key];
+    return [label, summary.count, formatNumber(summary.medianMs), formatNumber(summary.p99Ms)];
+  });
+  const cpuMs = phases.cpuPerWorker.medianMs;
+  const cores = availableParallelism();
+  return [
+    `Where one interpreter refill goes (worker threads started one after another, the steps of worker.js timed; ${formatNumber(phases.snapshotBytes / 1024 ** 2, 1)} MiB snapshot):`,
+    '',
+    renderTable(['step', 'runs', 'median ms', 'p99 ms'], rows),
+    '',
+    `With ${cores} cores and ${formatNumber(cpuMs)} ms of CPU per fresh interpreter, refills alone allow at most ${formatNumber((cores * 1000) / cpuMs, 1)} runs/s, before any HTTP, script or output-document work.`,
+    '',
+  ];
+}
+
 function verdict(value, target, lowerIsBetter = true) {
   if (value === undefined || Number.isNaN(value)) {
     return 'not measured';
@@ -255,6 +283,7 @@ function printReport(options, results) {
     ),
     '',
   );
+  out.push(...refillPhaseReport(results.refillPhases));
   out.push(`Sustained runs (trivial Python, fresh interpreter per run, ${options.windowMs / 1000} s per row, PYODIDE_POOL_SIZE=${options.poolSize}); target ≥ ${TARGETS.pythonRunsPerSecond} runs/s:`, '');
   out.push(renderTable(['clients', 'completed', 'runs/s', 'median ms', 'p99 ms', 'not completed'], throughputRows('Python', python.throughput)), '');
 
@@ -362,6 +391,8 @@ async function main() {
     results.baseline = await measureFreshInterpreterBaseline({ runs: options.runs, timeBudgetMs: options.sectionBudgetMs });
     progress('interpreter start-up phases');
     results.startPhases = await measureInterpreterStartPhases({ runs: Math.min(options.runs, 5), timeBudgetMs: options.sectionBudgetMs });
+    progress('interpreter refill, step by step');
+    results.refillPhases = await measureRefillPhases(build.root, { runs: Math.min(options.runs, 10), timeBudgetMs: options.sectionBudgetMs });
     progress('package load inside Pyodide');
     results.packages.inPyodide = await measurePackageLoadInPyodide({ runs: Math.min(options.runs, 5), timeBudgetMs: options.sectionBudgetMs });
 

@@ -121,6 +121,21 @@ export async function measureInterpreterStartPhases({ runs, timeBudgetMs }) {
   };
 }
 
+/**
+ * Times each step of one interpreter refill, in worker threads started one after another
+ * from the build under `buildRoot`, and the process CPU time of each worker's life.
+ */
+export async function measureRefillPhases(buildRoot, { runs, timeBudgetMs }) {
+  const samples = await runHelper('pyodide-refill-phases.mjs', [runs, timeBudgetMs, buildRoot], timeBudgetMs + 180_000);
+  const phases = { snapshotBytes: samples.snapshotBytes };
+  for (const [name, values] of Object.entries(samples)) {
+    if (name.endsWith('Ms')) {
+      phases[name.slice(0, -2)] = summarize(values);
+    }
+  }
+  return phases;
+}
+
 /** Pyodide's own cost of installing and importing a small pure-Python wheel from file://. */
 export async function measurePackageLoadInPyodide({ runs, timeBudgetMs }) {
   const samples = await runHelper('pyodide-package-load.mjs', [runs, timeBudgetMs], timeBudgetMs + 60_000);
