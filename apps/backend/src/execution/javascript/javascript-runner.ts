@@ -72,7 +72,7 @@ export class JavaScriptRunner implements ScriptRunner {
     }
 
     if (this.closed) {
-      prepared.isolate.dispose();
+      this.pool.release(prepared);
       return { kind: 'cancelled' };
     }
 
@@ -86,10 +86,7 @@ export class JavaScriptRunner implements ScriptRunner {
       return outcome;
     } finally {
       this.activeRuns.delete(run);
-      // isolated-vm has already disposed an isolate that hit its memory limit.
-      if (!prepared.isolate.isDisposed) {
-        prepared.isolate.dispose();
-      }
+      this.pool.release(prepared);
     }
   }
 
