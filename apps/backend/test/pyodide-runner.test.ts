@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SandboxEvent, SandboxRunRequest } from '@policy-logic-studio/shared';
+import { buildHostLaunch } from '../src/execution/pyodide/host-launch.js';
 import { PyodideRunner } from '../src/execution/pyodide/pyodide-runner.js';
 import type { RunnerOutcome } from '../src/execution/runner.js';
 import {
@@ -34,6 +35,27 @@ async function runOnce(
   });
   return { outcome, events, summary: summarize(events) };
 }
+
+describe('sandbox host launch', () => {
+  it('passes no API process variable to the host', () => {
+    process.env.HOST_LAUNCH_TEST_SECRET = 'not for the sandbox';
+    try {
+      const launch = buildHostLaunch({
+        poolSize: 1,
+        maxQueuedRuns: 1,
+        maxRunningRuns: 1,
+        interpreterStart: 'snapshot',
+        memoryLimitBytes: 512 * 1024 * 1024,
+        isolateNetwork: false,
+        raiseOomScore: false,
+        runOutputMaxChars: 1_000,
+      });
+      expect(launch.env).toEqual({ MALLOC_MMAP_THRESHOLD_: '131072' });
+    } finally {
+      delete process.env.HOST_LAUNCH_TEST_SECRET;
+    }
+  });
+});
 
 describe('PyodideRunner', () => {
   let runner: PyodideRunner;

@@ -199,8 +199,7 @@ export class PyodideRunner implements ScriptRunner {
       runOutputMaxChars: this.runOutputMaxChars,
     });
     const host = spawn(launch.command, launch.args, {
-      // An explicit, empty environment: no variable of the API process reaches the sandbox.
-      env: {},
+      env: launch.env,
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     });
     this.host = host;
