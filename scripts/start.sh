@@ -5,10 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  echo "Installing npm packages..."
-  npm ci --no-audit --no-fund
-fi
+bash scripts/install-packages.sh
 
 newest_source=$(find packages/shared/src apps/backend/src apps/editor/src apps/editor/index.html -type f -newer apps/backend/dist/main.js 2>/dev/null | head -n 1 || true)
 if [ ! -f apps/backend/dist/main.js ] || [ ! -f apps/editor/dist/index.html ] || [ -n "$newest_source" ]; then

@@ -14,9 +14,7 @@ as_root() {
 }
 
 step "npm packages"
-if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  npm ci --no-audit --no-fund
-fi
+bash scripts/install-packages.sh
 
 step "Chromium for the browser tests"
 if [ ! -x /usr/bin/chromium ]; then
