@@ -28,9 +28,16 @@ didKeys.use({ multibaseMultikeyHeader: 'z6Mk', fromMultibase: Ed25519Verificatio
  */
 export function createDocumentLoader(schemaContexts: ReadonlyMap<string, unknown> = new Map()): DocumentLoader {
   return async (url: string) => {
-    const document = PACKAGED_CONTEXTS.get(url) ?? schemaContexts.get(url);
-    if (document !== undefined) {
-      return { contextUrl: null, documentUrl: url, document };
+    const packaged = PACKAGED_CONTEXTS.get(url);
+    if (packaged !== undefined) {
+      // jsonld keeps a context whose document is tagged 'static' in its process-wide cache,
+      // with the processed form. Untagged, each expansion and canonicalization of a
+      // signature processed the W3C credentials context again (jsonld 9).
+      return { contextUrl: null, documentUrl: url, document: packaged, tag: 'static' };
+    }
+    const schemaContext = schemaContexts.get(url);
+    if (schemaContext !== undefined) {
+      return { contextUrl: null, documentUrl: url, document: schemaContext };
     }
     if (url.startsWith('did:key:')) {
       return { contextUrl: null, documentUrl: url, document: await didKeys.get({ url }) };

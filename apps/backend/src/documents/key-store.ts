@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createPrivateKey, createPublicKey, randomUUID, sign as signBytes, type KeyObject } from 'node:crypto';
 import { link, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { driver as didKeyDriver } from '@digitalbazaar/did-method-key';
@@ -106,12 +106,40 @@ async function signerFor(keyPair: Ed25519VerificationKey2020): Promise<DocumentS
   keyPair.controller = did;
   keyPair.id = verificationMethod;
 
+  const privateKey = privateKeyObject(keyPair);
+  const signer = {
+    id: verificationMethod,
+    algorithm: 'Ed25519',
+    sign: async ({ data }: { data: Uint8Array }) => new Uint8Array(signBytes(null, data, privateKey)),
+  };
   return {
     did,
     verificationMethod,
-    sign: (credential, documentLoader) =>
-      issue({ credential, suite: new Ed25519Signature2020({ key: keyPair }), documentLoader }),
+    sign: (credential, documentLoader) => issue({ credential, suite: new Ed25519Signature2020({ signer }), documentLoader }),
   };
+}
+
+/**
+ * Parses the private key once. The key pair's own `signer()` parses it from DER for every
+ * signature, which took about 0.5 ms of the 2 ms per signed document in a CPU profile (2-core machine).
+ */
+function privateKeyObject(keyPair: Ed25519VerificationKey2020): KeyObject {
+  const jwk = keyPair.toJwk({ publicKey: true, privateKey: true });
+  // The key pair's `d` is its 64-byte secret key: the 32-byte seed, then the public key.
+  // RFC 8037 defines `d` as the seed alone.
+  const seed = Buffer.from(jwk.d ?? '', 'base64url').subarray(0, 32);
+  const privateKey = createPrivateKey({
+    key: { kty: 'OKP', crv: 'Ed25519', x: jwk.x, d: seed.toString('base64url') },
+    format: 'jwk',
+  });
+  // Node.js does not check `x` against `d`, so compare the derived public key.
+  if (createPublicKey(privateKey).export({ format: 'jwk' }).x !== jwk.x) {
+    throw new Error(
+      `The document-signing key ${keyPair.id ?? ''} is invalid: its private key does not match its public key. ` +
+        `Restore ${SIGNING_KEY_FILE} in the data directory from a backup, or delete it to create a new key.`,
+    );
+  }
+  return privateKey;
 }
 
 /** Creates a fresh did:key, the id of each document when the block's idType is DID. */

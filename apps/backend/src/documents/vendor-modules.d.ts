@@ -22,6 +22,8 @@ declare module '@digitalbazaar/ed25519-verification-key-2020' {
     static generate(options?: { seed?: Uint8Array; controller?: string; id?: string }): Promise<Ed25519VerificationKey2020>;
     static from(options: Partial<ExportedKeyPair> & { publicKeyMultibase: string }): Promise<Ed25519VerificationKey2020>;
     fingerprint(): string;
+    /** JWK of the key pair. With `privateKey`, `d` is the 64-byte secret key (seed, then public key). */
+    toJwk(options: { publicKey?: boolean; privateKey?: boolean }): { kty: 'OKP'; crv: 'Ed25519'; x?: string; d?: string };
     export(options: { publicKey?: boolean; privateKey?: boolean; includeContext?: boolean }): ExportedKeyPair;
   }
 }
@@ -30,7 +32,12 @@ declare module '@digitalbazaar/ed25519-signature-2020' {
   import type { Ed25519VerificationKey2020 } from '@digitalbazaar/ed25519-verification-key-2020';
 
   export class Ed25519Signature2020 {
-    constructor(options?: { key?: Ed25519VerificationKey2020; date?: Date | string });
+    /** Either `key`, or a `signer` whose `id` is the verification method. */
+    constructor(options?: {
+      key?: Ed25519VerificationKey2020;
+      signer?: { id: string; algorithm: string; sign(options: { data: Uint8Array }): Promise<Uint8Array> };
+      date?: Date | string;
+    });
   }
 }
 
@@ -56,6 +63,8 @@ declare module '@digitalbazaar/vc' {
     contextUrl: string | null;
     documentUrl: string;
     document: unknown;
+    /** `'static'` lets jsonld cache the context and its processed form across operations. */
+    tag?: string;
   }>;
 
   export interface VerificationResult {
