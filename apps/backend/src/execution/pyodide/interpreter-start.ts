@@ -184,6 +184,14 @@ export function importRuntime(pyodide: PyodideInterface): void {
   );
 }
 
+/**
+ * Loads table.py once before the snapshot is taken, so its regular expressions are in the
+ * `re` module's cache inside the snapshot. Runs load table.py again and reuse them.
+ */
+export function warmTableHelper(pyodide: PyodideInterface): void {
+  pyodide.runPython('import runtime\nruntime._load_table_helper([])');
+}
+
 /** Prepares this thread for Pyodide: the constants binding, the memory cap and the shared module. */
 export function prepareThread(setup: SnapshotSetup): void {
   answerConstantsBinding();

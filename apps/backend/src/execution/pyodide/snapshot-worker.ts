@@ -7,7 +7,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { SnapshotReport, SnapshotSetup } from './host-protocol.js';
-import { baseLoadOptions, compileTableHelper, describeFailure, importLoadPyodide, importRuntime, prepareThread, writeSandboxFiles } from './interpreter-start.js';
+import { baseLoadOptions, compileTableHelper, describeFailure, importLoadPyodide, importRuntime, prepareThread, warmTableHelper, writeSandboxFiles } from './interpreter-start.js';
 
 const setup = workerData as SnapshotSetup;
 
@@ -21,6 +21,9 @@ async function main(): Promise<void> {
   const pyodide = await loadPyodide({ ...baseLoadOptions(setup), _makeSnapshot: true });
   writeSandboxFiles(pyodide, setup);
   importRuntime(pyodide);
+  if (setup.tableSource !== undefined) {
+    warmTableHelper(pyodide);
+  }
   const tableBytecode = compileTableHelper(pyodide, setup);
 
   const snapshot = pyodide.makeMemorySnapshot();

@@ -517,10 +517,18 @@ KEPT_ENVIRONMENT_VARIABLES = ("HOME", "PATH")
 
 
 def _module_name_matches(name, blocked):
-    for blocked_name in blocked:
-        if name == blocked_name or name.startswith(blocked_name + "."):
-            return blocked_name
-    return None
+    """Return the entry of ``blocked`` that is ``name`` or a package containing it, or None.
+
+    Looks up ``name`` and each parent package in turn, so the cost grows with the depth of
+    the name, not with the size of ``blocked``. Every import goes through this check.
+    """
+    candidate = name
+    while True:
+        if candidate in blocked:
+            return candidate
+        candidate, dot, _ = candidate.rpartition(".")
+        if not dot:
+            return None
 
 
 def _blocked_import_error(name, reason):
