@@ -20,6 +20,12 @@ export interface DockerSandboxConfig {
   memoryBytes: number;
   cpus: number;
   pids: number;
+  /** Containers running at once; later runs wait in a queue. */
+  maxConcurrentRuns: number;
+  /** Runs that may wait in that queue; past it a dry run gets 503 with Retry-After. */
+  maxQueuedRuns: number;
+  /** Containers created ahead of their runs; 0 creates each one on demand. */
+  preparedContainers: number;
 }
 
 export interface Config {
@@ -157,6 +163,9 @@ export function loadConfig(sources: ConfigSources = {}): Config {
       memoryBytes: memoryToBytes(dockerMemory) ?? 0,
       cpus: read.parsed('PYTHON_SANDBOX_CPUS', parseSandboxCpus),
       pids: read.parsed('PYTHON_SANDBOX_PIDS', parseSandboxPids),
+      maxConcurrentRuns: read.integer('PYTHON_SANDBOX_MAX_CONCURRENT_RUNS', 1, 256),
+      maxQueuedRuns: read.integer('PYTHON_SANDBOX_MAX_QUEUED_RUNS', 0, 10000),
+      preparedContainers: read.integer('PYTHON_SANDBOX_PREPARED_CONTAINERS', 0, 64),
     },
     inputLimits: {
       maxDepth: read.integer('INPUT_MAX_DEPTH', 1, 10_000),

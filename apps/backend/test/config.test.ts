@@ -30,6 +30,20 @@ describe('loadConfig', () => {
     expect(config.docker.memory).toBe('512m');
     expect(config.docker.memoryBytes).toBe(512 * 1024 * 1024);
     expect(config.inputLimits).toEqual({ maxDepth: 64, maxNodes: 100_000 });
+    expect(config.docker.maxConcurrentRuns).toBe(4);
+    expect(config.docker.maxQueuedRuns).toBe(32);
+    expect(config.docker.preparedContainers).toBe(2);
+  });
+
+  it('reads the Docker run queue and prepared containers', () => {
+    const config = load({
+      PYTHON_SANDBOX_MAX_CONCURRENT_RUNS: '2',
+      PYTHON_SANDBOX_MAX_QUEUED_RUNS: '0',
+      PYTHON_SANDBOX_PREPARED_CONTAINERS: '0',
+    });
+    expect(config.docker.maxConcurrentRuns).toBe(2);
+    expect(config.docker.maxQueuedRuns).toBe(0);
+    expect(config.docker.preparedContainers).toBe(0);
   });
 
   it('lets the environment override the template', () => {
@@ -56,6 +70,10 @@ describe('loadConfig', () => {
     ['PYTHON_SANDBOX_MEMORY', 'lots'],
     ['PYTHON_SANDBOX_CPUS', '-1'],
     ['PYTHON_SANDBOX_PIDS', 'many'],
+    ['PYTHON_SANDBOX_MAX_CONCURRENT_RUNS', '0'],
+    ['PYTHON_SANDBOX_MAX_QUEUED_RUNS', '-1'],
+    ['PYTHON_SANDBOX_PREPARED_CONTAINERS', 'two'],
+    ['PYTHON_SANDBOX_PREPARED_CONTAINERS', '65'],
   ])('rejects %s=%s naming the variable', (variable, value) => {
     let caught: unknown;
     try {

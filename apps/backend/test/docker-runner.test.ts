@@ -1,10 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JsonValue } from '@policy-logic-studio/shared';
+import { ServiceBusyError } from '../src/errors.js';
 import { DockerRunner } from '../src/execution/docker/docker-runner.js';
 import {
   createRunner,
   describeWithDocker,
+  docker,
   image,
+  listPreparedContainers,
   listSandboxContainers,
   makeRequest,
   probeDocker,
@@ -300,9 +303,209 @@ describeWithDocker('DockerRunner', probe, () => {
   });
 });
 
+/** The container's hostname, which Docker sets to the first 12 characters of its id. */
+const HOSTNAME_SCRIPT = "done({'hostname': open('/etc/hostname').read().strip()})";
+
+function hostnameOf(run: Awaited<ReturnType<typeof runScript>>): string {
+  expect(run.error).toBeUndefined();
+  return (run.results[0] as { hostname: string }).hostname;
+}
+
+describeWithDocker('DockerRunner prepared containers', probe, () => {
+  const preparedSuite = `docker-prepared-${process.pid}`;
+
+  afterAll(async () => {
+    expect(await listSandboxContainers({ suite: preparedSuite })).toEqual([]);
+  });
+
+  /** Wait until the runner has `count` containers ready (created, attached, watched) and list them. */
+  async function preparedIds(runner: DockerRunner, count: number): Promise<string[]> {
+    await expect.poll(async () => (await runner.health()).preparedContainers, { timeout: 20_000 }).toBe(count);
+    const ids = await listPreparedContainers(preparedSuite);
+    expect(ids).toHaveLength(count);
+    return ids;
+  }
+
+  it('runs in a container created before the run', async () => {
+    const runner = createRunner(preparedSuite, { preparedContainers: 1 });
+    try {
+      runner.prepareContainers();
+      const [preparedId] = await preparedIds(runner, 1);
+
+      const run = await runScript(runner, HOSTNAME_SCRIPT);
+
+      expect(run.outcome).toEqual({ kind: 'exited' });
+      expect(preparedId!.startsWith(hostnameOf(run))).toBe(true);
+      // The engine removes the container after the result was returned.
+      await expect.poll(() => listSandboxContainers({ runId: run.runId }), { timeout: 10_000 }).toEqual([]);
+    } finally {
+      await runner.close();
+    }
+  });
+
+  it('names the prepared container after its run', async () => {
+    const runner = createRunner(preparedSuite, { preparedContainers: 1 });
+    try {
+      runner.prepareContainers();
+      const [preparedId] = await preparedIds(runner, 1);
+      const request = makeRequest("import time\ndebug('started')\ntime.sleep(2)\ndone({})");
+      let namedWhileRunning: string[] = [];
+      const outcome = await runner.run(request, {
+        timeoutMs: 20_000,
+        signal: new AbortController().signal,
+        onEvent: (event) => {
+          if (event.type === 'sandbox:debug') {
+            void listSandboxContainers({ runId: request.runId }).then((ids) => (namedWhileRunning = ids));
+          }
+        },
+      });
+
+      expect(outcome).toEqual({ kind: 'exited' });
+      expect(namedWhileRunning).toEqual([preparedId]);
+    } finally {
+      await runner.close();
+    }
+  });
+
+  it('never gives one container to two runs', async () => {
+    const runner = createRunner(preparedSuite, { preparedContainers: 2 });
+    try {
+      runner.prepareContainers();
+      await preparedIds(runner, 2);
+
+      const concurrent = await Promise.all([1, 2, 3, 4].map(() => runScript(runner, HOSTNAME_SCRIPT)));
+      const sequential = [await runScript(runner, HOSTNAME_SCRIPT), await runScript(runner, HOSTNAME_SCRIPT)];
+
+      const hostnames = [...concurrent, ...sequential].map(hostnameOf);
+      expect(new Set(hostnames).size).toBe(6);
+    } finally {
+      await runner.close();
+    }
+  });
+
+  it('replaces a used container in the background', async () => {
+    const runner = createRunner(preparedSuite, { preparedContainers: 2 });
+    try {
+      runner.prepareContainers();
+      const before = await preparedIds(runner, 2);
+
+      await runScript(runner, "done({})");
+
+      const after = await preparedIds(runner, 2);
+      expect(after.filter((id) => before.includes(id))).toHaveLength(1);
+      expect((await runner.health()).preparedContainers).toBe(2);
+    } finally {
+      await runner.close();
+    }
+  });
+
+  it('creates the sandbox settings on a prepared container', async () => {
+    const runner = createRunner(preparedSuite, { preparedContainers: 1, memory: '256m', cpus: 0.5, pids: 64 });
+    try {
+      runner.prepareContainers();
+      const [preparedId] = await preparedIds(runner, 1);
+
+      const info = await docker.getContainer(preparedId!).inspect();
+
+      expect(info.State.Status).toBe('created');
+      expect(info.Config.Labels['policy-logic-studio.sandbox']).toBe('1');
+      expect(info.Config.User).toBe('1001:1001');
+      expect(info.Config.NetworkDisabled).toBe(true);
+      expect(info.Config.OpenStdin).toBe(true);
+      expect(info.Config.StdinOnce).toBe(true);
+      const host = info.HostConfig;
+      expect(host.NetworkMode).toBe('none');
+      expect(host.CapDrop).toEqual(['ALL']);
+      expect(host.SecurityOpt).toEqual(['no-new-privileges']);
+      expect(host.ReadonlyRootfs).toBe(true);
+      expect(host.Tmpfs).toEqual({ '/tmp': 'rw,noexec,nosuid,size=64m' });
+      expect(host.Memory).toBe(256 * 1024 ** 2);
+      expect(host.MemorySwap).toBe(256 * 1024 ** 2);
+      expect(host.NanoCpus).toBe(500_000_000);
+      expect(host.PidsLimit).toBe(64);
+      expect(host.IpcMode).toBe('private');
+      expect(host.LogConfig).toEqual({ Type: 'none', Config: {} });
+      expect(host.AutoRemove).toBe(true);
+    } finally {
+      await runner.close();
+    }
+  });
+
+  it('creates a container when the prepared one was removed', async () => {
+    const runner = createRunner(preparedSuite, { preparedContainers: 1 });
+    try {
+      runner.prepareContainers();
+      const [preparedId] = await preparedIds(runner, 1);
+      await docker.getContainer(preparedId!).remove({ force: true });
+
+      const run = await runScript(runner, HOSTNAME_SCRIPT);
+
+      expect(run.outcome).toEqual({ kind: 'exited' });
+      expect(preparedId!.startsWith(hostnameOf(run))).toBe(false);
+    } finally {
+      await runner.close();
+    }
+  });
+
+  it('removes the prepared containers on close', async () => {
+    const runner = createRunner(preparedSuite, { preparedContainers: 3 });
+    runner.prepareContainers();
+    await preparedIds(runner, 3);
+
+    await runner.close();
+
+    expect(await listSandboxContainers({ suite: preparedSuite })).toEqual([]);
+  });
+
+  it('waits for pending removals on close', async () => {
+    const runner = createRunner(preparedSuite, { preparedContainers: 1 });
+    const runs = await Promise.all([1, 2, 3].map((n) => runScript(runner, `done({'n': ${n}})`)));
+
+    await runner.close();
+
+    expect(runs.map((run) => run.outcome)).toEqual([{ kind: 'exited' }, { kind: 'exited' }, { kind: 'exited' }]);
+    expect(await listSandboxContainers({ suite: preparedSuite })).toEqual([]);
+  });
+
+  it('creates every container on demand with 0 prepared', async () => {
+    const runner = createRunner(preparedSuite, { preparedContainers: 0 });
+    try {
+      runner.prepareContainers();
+      const run = await runScript(runner, "done({'ok': True})");
+
+      expect(run.results).toEqual([{ ok: true }]);
+      expect(await listPreparedContainers(preparedSuite)).toEqual([]);
+      expect((await runner.health()).preparedContainers).toBe(0);
+    } finally {
+      await runner.close();
+    }
+  });
+
+  it('rejects a run beyond maxQueuedRuns', async () => {
+    const runner = createRunner(preparedSuite, { maxConcurrentRuns: 1, maxQueuedRuns: 1 });
+    try {
+      const running = runScript(runner, "import time\ntime.sleep(2)\ndone({})");
+      const queued = runScript(runner, "done({'queued': True})");
+
+      const rejected = runScript(runner, "done({})");
+
+      await expect(rejected).rejects.toBeInstanceOf(ServiceBusyError);
+      const error = (await rejected.catch((caught: unknown) => caught)) as ServiceBusyError;
+      expect(error.status).toBe(503);
+      expect(error.retryAfterSeconds).toBeGreaterThanOrEqual(1);
+      await expect(rejected).rejects.toThrow(/PYTHON_SANDBOX_MAX_QUEUED_RUNS/);
+      expect((await running).outcome).toEqual({ kind: 'exited' });
+      expect((await queued).results).toEqual([{ queued: true }]);
+    } finally {
+      await runner.close();
+    }
+  });
+});
+
 describe('DockerRunner without an engine', () => {
   it('fails at once when no engine responds', async () => {
     const runner = createRunner(suite, { socketPath: '/nonexistent/docker.sock' });
+    runner.prepareContainers();
     const run = await runScript(runner, "done({})");
 
     expect(run.outcome.kind).toBe('crashed');
@@ -313,6 +516,7 @@ describe('DockerRunner without an engine', () => {
     const health = await runner.health();
     expect(health.ready).toBe(false);
     expect(health.detail).toContain('/nonexistent/docker.sock');
+    await runner.close();
   });
 
   it('rejects invalid limits naming the option', () => {
@@ -320,12 +524,15 @@ describe('DockerRunner without an engine', () => {
     expect(() => createRunner(suite, { cpus: 0 })).toThrow(/cpus is invalid/);
     expect(() => createRunner(suite, { pids: 2 })).toThrow(/pids is invalid/);
     expect(() => createRunner(suite, { maxConcurrentRuns: 0 })).toThrow(/maxConcurrentRuns is invalid/);
+    expect(() => createRunner(suite, { maxQueuedRuns: -1 })).toThrow(/maxQueuedRuns is invalid/);
+    expect(() => createRunner(suite, { preparedContainers: 1.5 })).toThrow(/preparedContainers is invalid/);
   });
 });
 
 describeWithDocker('DockerRunner without its image', probe, () => {
   it('names the missing image and the build command', async () => {
     const runner = createRunner(suite, { image: 'policy-logic-studio/no-such-image:missing' });
+    runner.prepareContainers();
     const run = await runScript(runner, "done({})");
 
     expect(run.outcome.kind).toBe('crashed');
@@ -337,5 +544,6 @@ describeWithDocker('DockerRunner without its image', probe, () => {
     const health = await runner.health();
     expect(health.ready).toBe(false);
     expect(health.detail).toContain('npm run sandbox:build');
+    await runner.close();
   });
 });

@@ -98,6 +98,51 @@ describeWithDocker('POST /api/dry-run in Docker mode', probe, () => {
   });
 });
 
+describeWithDocker('Docker mode run queue', probe, () => {
+  it('returns 503 with Retry-After when the queue is full', async () => {
+    const service = await startTestService({
+      PYTHON_SANDBOX_MODE: 'docker',
+      DOCKER_SOCKET_PATH: socketPath,
+      PYTHON_SANDBOX_IMAGE: image,
+      PYTHON_SANDBOX_MAX_CONCURRENT_RUNS: '1',
+      PYTHON_SANDBOX_MAX_QUEUED_RUNS: '0',
+    });
+    try {
+      const running = service.api
+        .post('/api/dry-run')
+        .send({ block: pythonBlock("import time\ntime.sleep(3)\ndone({'slow': True})"), input: { documents: [] } })
+        .then((response) => response);
+      await expect.poll(async () => (await service.api.get('/api/health')).body.python.activeRuns, { timeout: 10_000 }).toBe(1);
+
+      const rejected = await service.api.post('/api/dry-run').send({ block: pythonBlock("done({})"), input: { documents: [] } });
+
+      expect(rejected.status).toBe(503);
+      expect(Number(rejected.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+      expect(rejected.body.error.code).toBe('busy');
+      expect(rejected.body.error.message).toContain('PYTHON_SANDBOX_MAX_QUEUED_RUNS');
+      const finished = await running;
+      expect(finished.status).toBe(200);
+      expect(finished.body.results).toEqual([{ value: { slow: true }, final: true }]);
+    } finally {
+      await service.close();
+    }
+  });
+
+  it('reports the prepared containers in the health check', async () => {
+    const service = await startTestService({
+      PYTHON_SANDBOX_MODE: 'docker',
+      DOCKER_SOCKET_PATH: socketPath,
+      PYTHON_SANDBOX_IMAGE: image,
+      PYTHON_SANDBOX_PREPARED_CONTAINERS: '2',
+    });
+    try {
+      await expect.poll(async () => (await service.api.get('/api/health')).body.python.preparedContainers, { timeout: 20_000 }).toBe(2);
+    } finally {
+      await service.close();
+    }
+  });
+});
+
 describeWithDocker('example policy in Docker mode', probe, () => {
   it('returns the same results as in Pyodide mode', async () => {
     const docker = await startTestService({ PYTHON_SANDBOX_MODE: 'docker', DOCKER_SOCKET_PATH: socketPath, PYTHON_SANDBOX_IMAGE: image });

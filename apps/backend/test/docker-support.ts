@@ -16,8 +16,9 @@ import {
   DEFAULT_DOCKER_SOCKET,
   DEFAULT_SANDBOX_IMAGE,
   DockerRunner,
-  RUN_ID_LABEL,
+  PREPARED_LABEL,
   SANDBOX_CONTAINER_LABEL,
+  runContainerName,
   type DockerRunnerOptions,
 } from '../src/execution/docker/docker-runner.js';
 import type { RunnerOutcome } from '../src/execution/runner.js';
@@ -146,15 +147,27 @@ export async function runScript(runner: DockerRunner, script: string, options: S
   return { runId: request.runId, outcome, events, results, debug, stdout, stderr, warnings, error };
 }
 
-/** Ids of the sandbox containers the engine still has, running or not, with an optional extra label. */
+/**
+ * Ids of the sandbox containers the engine still has, running or not, of one test suite
+ * or of one run. A run's container carries the run id in its name, because a prepared
+ * container is created before its run id is known and named when the run starts it.
+ */
 export async function listSandboxContainers(filter: { suite?: string; runId?: string } = {}): Promise<string[]> {
   const labels = [`${SANDBOX_CONTAINER_LABEL}=1`];
   if (filter.suite !== undefined) {
     labels.push(`${SUITE_LABEL}=${filter.suite}`);
   }
+  const filters: Record<string, string[]> = { label: labels };
   if (filter.runId !== undefined) {
-    labels.push(`${RUN_ID_LABEL}=${filter.runId}`);
+    filters.name = [runContainerName(filter.runId)];
   }
-  const containers = await docker.listContainers({ all: true, filters: { label: labels } });
+  const containers = await docker.listContainers({ all: true, filters });
+  return containers.map((container) => container.Id);
+}
+
+/** Ids of the containers of one suite that are prepared and not yet taken by a run. */
+export async function listPreparedContainers(suite: string): Promise<string[]> {
+  const labels = [`${SANDBOX_CONTAINER_LABEL}=1`, `${SUITE_LABEL}=${suite}`, `${PREPARED_LABEL}=1`];
+  const containers = await docker.listContainers({ all: true, filters: { label: labels, status: ['created'] } });
   return containers.map((container) => container.Id);
 }

@@ -20,6 +20,7 @@ export async function createRunners(
   const javascript = new JavaScriptRunner({ logger: logger.child({ runner: 'isolated-vm' }) });
   if (config.pythonMode === 'docker') {
     const python = new DockerRunner({ ...config.docker, logger: logger.child({ runner: 'docker' }) });
+    python.prepareContainers();
     return { python, javascript };
   }
 

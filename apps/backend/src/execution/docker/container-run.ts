@@ -1,23 +1,26 @@
 import type { Duplex } from 'node:stream';
 import { Writable } from 'node:stream';
 import type Docker from 'dockerode';
-import type { Container, ContainerCreateOptions } from 'dockerode';
+import type { Container } from 'dockerode';
 import type { Logger } from 'pino';
 import type { SandboxEvent, SandboxRunRequest } from '@policy-logic-studio/shared';
 import type { RunOptions, RunnerOutcome } from '../runner.js';
 import {
+  attachSandbox,
+  removeSandboxContainer,
+  runContainerName,
+  sandboxContainerOptions,
+  waitForRemoval,
+  type ContainerRunSettings,
+} from './container-spec.js';
+import {
   crashedError,
   engineErrorReason,
-  isAlreadyRemoved,
   memoryLimitError,
   startFailureError,
 } from './engine-errors.js';
 import { EventLineParser, LineTooLongError } from './event-lines.js';
-import { memoryToBytes, type SandboxLimits } from './limits.js';
-
-/** Label on every sandbox container, so leftovers can be found and removed. */
-export const SANDBOX_CONTAINER_LABEL = 'policy-logic-studio.sandbox';
-export const RUN_ID_LABEL = 'policy-logic-studio.run-id';
+import type { PreparedContainers } from './prepared-containers.js';
 
 /** Exit status of a process killed by SIGKILL (128 + 9). */
 const SIGKILL_EXIT_CODE = 137;
@@ -28,11 +31,11 @@ const REMOVAL_WAIT_MS = 10_000;
 const STDERR_TAIL_CHARS = 8_192;
 /** How long output may keep arriving after the container is gone. */
 const OUTPUT_DRAIN_MS = 2_000;
+const EXITED_AFTER_FINAL_EVENT = Symbol('exited after the final event');
 
-export interface ContainerRunSettings extends SandboxLimits {
-  socketPath: string;
-  image: string;
-  labels?: Record<string, string>;
+/** A started container; `removed` resolves with its exit status once the engine removed it. */
+interface StartedContainer {
+  removed: Promise<number | undefined>;
 }
 
 type RunStatus = 'creating' | 'running' | 'exited' | 'timed_out' | 'cancelled' | 'crashed';
@@ -46,14 +49,20 @@ type RunStatus = 'creating' | 'running' | 'exited' | 'timed_out' | 'cancelled' |
  *      |            '------> crashed     (memory limit, engine failure, no final event)
  *      '-----------------------> crashed | cancelled
  *
- * The container is created with AutoRemove, and `cleanup` removes it with force in
- * every case, so no container outlives `execute()`.
+ * The container is either taken from the prepared containers or created for the run.
+ * It has AutoRemove set, and `cleanup` removes it with force unless the engine has
+ * already reported its removal, so no container outlives `execute()`.
  */
 export class ContainerRun {
   private status: RunStatus = 'creating';
   private container: Container | undefined;
   private attachStream: Duplex | undefined;
   private sawFinalEvent = false;
+  private removalConfirmed = false;
+  /** The interpreter exited after its final event, and the engine's removal was not awaited. */
+  private exitedAfterFinalEvent = false;
+  /** The engine's removal wait of the started container. */
+  private removed: Promise<number | undefined> | undefined;
   private killedBy: 'timeout' | 'abort' | 'grace' | 'output' | undefined;
   private stderrTail = '';
   private timer: NodeJS.Timeout | undefined;
@@ -70,6 +79,8 @@ export class ContainerRun {
     private readonly request: SandboxRunRequest,
     private readonly options: RunOptions,
     private readonly logger: Logger | undefined,
+    /** Source of containers created ahead of time; without it, every run creates its own. */
+    private readonly preparedContainers?: PreparedContainers,
   ) {
     // Escaped JSON can be six times longer than the value it carries.
     const maxLineBytes = Math.max(request.limits.valueMaxBytes, request.limits.stdoutMaxChars) * 6 + 1024 * 1024;
@@ -81,33 +92,44 @@ export class ContainerRun {
     });
   }
 
-  async execute(): Promise<RunnerOutcome> {
+  /**
+   * Run the script. `removal` settles once the engine no longer lists the container.
+   * After a timeout, a cancel or a crash the container is gone when the outcome comes.
+   * After a normal exit the engine may still be removing it, and `removal` is pending.
+   */
+  async execute(): Promise<{ outcome: RunnerOutcome; removal: Promise<void> }> {
     const onAbort = () => this.stop('abort');
     this.options.signal.addEventListener('abort', onAbort, { once: true });
+    let outcome: RunnerOutcome;
     try {
-      return await this.createAndRun();
+      outcome = await this.createAndRun();
+    } catch (error) {
+      await this.cleanup();
+      throw error;
     } finally {
       this.options.signal.removeEventListener('abort', onAbort);
-      await this.cleanup();
+      // Replacements are created after the run, so on a small machine they do not take CPU from the script.
+      this.preparedContainers?.fill();
     }
+    const removal = this.cleanup();
+    if (!this.exitedAfterFinalEvent) {
+      await removal;
+    }
+    return { outcome, removal };
   }
 
   private async createAndRun(): Promise<RunnerOutcome> {
-    let exited: Promise<number | undefined>;
+    let started: StartedContainer | undefined;
     try {
-      this.container = await this.docker.createContainer(this.containerOptions());
-      this.attachStream = await this.attach(this.container);
-      // Waiting for removal is requested before start, so the exit of a fast run cannot be missed.
-      exited = this.waitForRemoval(this.container);
-      if (this.options.signal.aborted) {
-        return this.finish('cancelled');
-      }
-      await this.container.start();
+      started = await this.startContainer();
     } catch (error) {
       if (this.options.signal.aborted) {
         return this.finish('cancelled');
       }
       return this.finishCrashed(startFailureError(this.settings.socketPath, this.settings.image, error));
+    }
+    if (started === undefined) {
+      return this.finish('cancelled');
     }
 
     // An abort that arrived while the container started has already set the final status.
@@ -117,53 +139,77 @@ export class ContainerRun {
     this.timer = setTimeout(() => this.stop('timeout'), this.options.timeoutMs);
     this.writeRequest();
 
-    const exitCode = await Promise.race([exited, this.stopDeadline]);
-    await Promise.race([this.outputEnded(), delay(OUTPUT_DRAIN_MS)]);
-    return this.decideOutcome(exitCode);
+    this.removed = started.removed;
+    const outputEnded = this.outputEnded();
+    // After the final event, the end of stdout means the interpreter exited. The outcome
+    // then need not wait for the engine to remove the container, and cleanup() confirms it.
+    // Without a final event only the exit status can tell a memory kill from a crash, so that case waits.
+    const exitedAfterFinalEvent = outputEnded.then(() =>
+      this.sawFinalEvent ? EXITED_AFTER_FINAL_EVENT : new Promise<never>(() => undefined),
+    );
+    const ended = await Promise.race([started.removed, this.stopDeadline, exitedAfterFinalEvent]);
+    if (ended === EXITED_AFTER_FINAL_EVENT) {
+      this.exitedAfterFinalEvent = true;
+      return this.decideOutcome(undefined);
+    }
+    // The wait reports a status only once the engine has removed the container.
+    this.removalConfirmed = ended !== undefined;
+    await Promise.race([outputEnded, delay(OUTPUT_DRAIN_MS)]);
+    return this.decideOutcome(ended);
   }
 
-  private containerOptions(): ContainerCreateOptions {
-    const { image, memory, cpus, pids } = this.settings;
-    return {
-      Image: image,
-      Labels: { ...this.settings.labels, [SANDBOX_CONTAINER_LABEL]: '1', [RUN_ID_LABEL]: this.request.runId },
-      AttachStdin: true,
-      AttachStdout: true,
-      AttachStderr: true,
-      OpenStdin: true,
-      StdinOnce: true,
-      Tty: false,
-      NetworkDisabled: true,
-      // The image's environment only: nothing from the service's environment reaches the script.
-      Env: [],
-      HostConfig: {
-        NetworkMode: 'none',
-        CapDrop: ['ALL'],
-        SecurityOpt: ['no-new-privileges'],
-        ReadonlyRootfs: true,
-        LogConfig: { Type: 'none', Config: {} },
-        Tmpfs: { '/tmp': 'rw,noexec,nosuid,size=64m' },
-        Memory: memoryBytesFor(memory),
-        MemorySwap: memoryBytesFor(memory),
-        NanoCpus: Math.round(cpus * 1e9),
-        PidsLimit: pids,
-        IpcMode: 'private',
-        AutoRemove: true,
-      },
-      User: '1001:1001',
-    };
+  /**
+   * Start a prepared container, or create one when none is ready or the prepared one
+   * fails to start. Returns undefined when the signal aborted before the start.
+   */
+  private async startContainer(): Promise<StartedContainer | undefined> {
+    const prepared = this.preparedContainers?.take();
+    if (prepared === undefined) {
+      return this.createAndStart();
+    }
+
+    this.container = prepared.container;
+    this.attachStream = prepared.stream;
+    this.readOutput(prepared.stream);
+    if (this.options.signal.aborted) {
+      return undefined;
+    }
+    try {
+      await prepared.container.start();
+    } catch (error) {
+      if (this.options.signal.aborted) {
+        throw error;
+      }
+      this.logger?.warn({ runId: this.request.runId, reason: engineErrorReason(error) }, 'starting a prepared sandbox container failed; creating one for this run');
+      this.container = undefined;
+      this.attachStream = undefined;
+      void this.preparedContainers?.discard(prepared);
+      return this.createAndStart();
+    }
+
+    // Naming happens while the script runs, so it adds no round trip before the start.
+    void prepared.container.rename({ name: runContainerName(this.request.runId) }).catch((error: unknown) => {
+      this.logger?.debug({ runId: this.request.runId, reason: engineErrorReason(error) }, 'naming the prepared sandbox container failed');
+    });
+    return { removed: prepared.removed };
   }
 
-  private async attach(container: Container): Promise<Duplex> {
-    const stream = (await container.attach({
-      stream: true,
-      stdin: true,
-      stdout: true,
-      stderr: true,
-      // A hijacked connection can be half-closed, and that is how the runtime reads end of file on stdin.
-      hijack: true,
-    })) as unknown as Duplex;
+  private async createAndStart(): Promise<StartedContainer | undefined> {
+    this.container = await this.docker.createContainer(sandboxContainerOptions(this.settings, this.request.runId));
+    this.attachStream = await attachSandbox(this.container);
+    this.readOutput(this.attachStream);
+    const removed = waitForRemoval(this.container, (reason) => {
+      this.logger?.debug({ runId: this.request.runId, reason }, 'sandbox wait ended without a status');
+    });
+    if (this.options.signal.aborted) {
+      return undefined;
+    }
+    await this.container.start();
+    return { removed };
+  }
 
+  /** Send the container's stdout to the event parser and keep the tail of its stderr. */
+  private readOutput(stream: Duplex): void {
     const stdout = new Writable({
       write: (chunk: Buffer, _encoding, callback) => {
         this.readStdout(chunk);
@@ -180,7 +226,6 @@ export class ContainerRun {
     stream.on('error', (error) => {
       this.logger?.debug({ runId: this.request.runId, err: error }, 'sandbox attach stream failed');
     });
-    return stream;
   }
 
   private readStdout(chunk: Buffer): void {
@@ -193,17 +238,6 @@ export class ContainerRun {
       this.logger?.warn({ runId: this.request.runId, maxLineBytes: error.maxLineBytes }, 'sandbox output line too long; stopping the container');
       this.stop('output');
     }
-  }
-
-  private waitForRemoval(container: Container): Promise<number | undefined> {
-    return container.wait({ condition: 'removed' }).then(
-      (result: { StatusCode?: number }) => result.StatusCode,
-      (error: unknown) => {
-        // A forced removal can end the wait with "no such container" before it reports a code.
-        this.logger?.debug({ runId: this.request.runId, reason: engineErrorReason(error) }, 'sandbox wait ended without a status');
-        return undefined;
-      },
-    );
   }
 
   /** Resolve when the attached stream has delivered all output, or is gone. */
@@ -308,51 +342,25 @@ export class ContainerRun {
     clearTimeout(this.graceTimer);
     clearTimeout(this.giveUpTimer);
     this.attachStream?.destroy();
+    if (this.removalConfirmed) {
+      return;
+    }
+    // A container whose interpreter exited is being removed by the engine (AutoRemove).
+    // NOTE: the run's slot is free by now, so a script that closed stdout and kept running
+    // may use CPU outside maxConcurrentRuns for up to EXIT_GRACE_MS before the forced removal.
+    if (this.removed !== undefined && (await Promise.race([this.removed, delay(EXIT_GRACE_MS)])) !== undefined) {
+      return;
+    }
     await this.removeContainer();
   }
 
   private async removeContainer(): Promise<void> {
-    const container = this.container;
-    if (container === undefined) {
-      return;
+    if (this.container !== undefined) {
+      await removeSandboxContainer(this.container, this.logger, { runId: this.request.runId });
     }
-    try {
-      await container.remove({ force: true });
-    } catch (error) {
-      if (!isAlreadyRemoved(error)) {
-        this.logger?.error({ runId: this.request.runId, containerId: container.id, reason: engineErrorReason(error) }, 'removing the sandbox container failed');
-        return;
-      }
-    }
-    await this.waitUntilGone(container);
-  }
-
-  /** Poll until the engine no longer lists the container (AutoRemove runs asynchronously). */
-  private async waitUntilGone(container: Container): Promise<void> {
-    const deadline = Date.now() + REMOVAL_WAIT_MS;
-    while (Date.now() < deadline) {
-      try {
-        await container.inspect();
-      } catch (error) {
-        if (!isAlreadyRemoved(error)) {
-          this.logger?.error({ runId: this.request.runId, containerId: container.id, reason: engineErrorReason(error) }, 'checking the sandbox container removal failed');
-        }
-        return;
-      }
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    this.logger?.error({ runId: this.request.runId, containerId: container.id }, `sandbox container still present ${REMOVAL_WAIT_MS} ms after removal`);
   }
 }
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref());
-}
-
-function memoryBytesFor(memory: string): number {
-  const bytes = memoryToBytes(memory);
-  if (bytes === undefined) {
-    throw new Error(`Invalid sandbox memory limit ${JSON.stringify(memory)}; use a value such as 512m.`);
-  }
-  return bytes;
 }
