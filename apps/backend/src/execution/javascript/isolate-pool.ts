@@ -15,6 +15,12 @@ const TABLE_HELPER_FILENAME = 'table-helper.js';
 /** Bound on evaluating a library bundle or the runtime while an isolate is prepared. */
 const PREPARE_TIMEOUT_MS = 10_000;
 
+/**
+ * Spares kept per set of libraries. With two, a run that arrives while the replacement
+ * of the previous run's isolate is still being prepared takes the other one at once.
+ */
+const SPARES_PER_SET = 2;
+
 /** The run that primes the runtime's code cache: one `done()` of an object, as most scripts end. */
 const PRIMING_SCRIPT = '(async function (done) { done({ value: 1 }); })';
 const PRIMING_INPUT_JSON = JSON.stringify({ documents: [], user: {}, artifacts: [], sources: [], tables: {} });
@@ -32,11 +38,13 @@ export interface PreparedIsolate {
 /**
  * Prepares isolates ahead of time so a run does not wait for isolate creation or
  * library evaluation. Each prepared isolate is handed out once: `take` removes it,
- * and `release` disposes it after the run and starts preparing its replacement. One
- * spare is kept per set of libraries that has been asked for (at most four sets exist).
+ * and `release` disposes it after the run and starts preparing its replacement.
+ * `SPARES_PER_SET` spares are kept per set of libraries that has been asked for (at
+ * most four sets exist).
  */
 export class IsolatePool {
-  private readonly spares = new Map<string, Promise<PreparedIsolate>>();
+  /** Spares in preparation or ready, oldest first, by the libraries' key (`mathjs+formulajs`). */
+  private readonly spares = new Map<string, Promise<PreparedIsolate>[]>();
   private readonly bundles = new LibraryBundles();
   private runtimeSource: string | undefined;
   private runtimeCodeCache: ivm.ExternalCopy<ArrayBuffer> | undefined;
@@ -50,23 +58,26 @@ export class IsolatePool {
     private readonly logger: Logger | undefined,
   ) {}
 
-  /** Starts preparing a spare for a set of libraries, so the first run is fast too. */
+  /** Starts preparing spares for a set of libraries until it has `SPARES_PER_SET`, so the first run is fast too. */
   prepareSpare(libraries: readonly LibraryName[] = []): void {
-    if (!this.keepSpares || this.closed || this.spares.has(libraries.join('+'))) {
+    if (!this.keepSpares || this.closed) {
       return;
     }
-    this.addSpare(libraries);
+    const key = libraries.join('+');
+    const spares = this.spares.get(key) ?? [];
+    while (spares.length < SPARES_PER_SET) {
+      spares.push(this.prepareSpareIsolate(libraries));
+    }
+    this.spares.set(key, spares);
   }
 
-  /** Hands out a prepared isolate that no run has used. The caller must dispose it. */
+  /** Hands out a prepared isolate that no run has used. The caller must pass it to `release`. */
   async take(libraries: readonly LibraryName[]): Promise<PreparedIsolate> {
     if (this.closed) {
       throw new Error('The JavaScript runner is closed, so it accepts no runs. Create a new runner.');
     }
 
-    const key = libraries.join('+');
-    const spare = this.spares.get(key);
-    this.spares.delete(key);
+    const spare = this.spares.get(libraries.join('+'))?.shift();
     if (spare) {
       const prepared = await spare.catch(() => undefined);
       if (prepared && !prepared.isolate.isDisposed) {
@@ -95,7 +106,7 @@ export class IsolatePool {
   /** Disposes the spares. Isolates already taken are disposed through `release`. */
   async close(): Promise<void> {
     this.closed = true;
-    const spares = [...this.spares.values()];
+    const spares = [...this.spares.values()].flat();
     this.spares.clear();
     for (const spare of spares) {
       const prepared = await spare.catch(() => undefined);
@@ -105,13 +116,13 @@ export class IsolatePool {
     }
   }
 
-  private addSpare(libraries: readonly LibraryName[]): void {
+  private prepareSpareIsolate(libraries: readonly LibraryName[]): Promise<PreparedIsolate> {
     const spare = this.prepare(libraries, true);
     // The run that takes this spare prepares a new isolate and reports that attempt's error.
     spare.catch((error: unknown) => {
       this.logger?.warn({ err: error, libraries }, 'Spare JavaScript isolate could not be prepared');
     });
-    this.spares.set(libraries.join('+'), spare);
+    return spare;
   }
 
   /** Builds an isolate for the libraries. Only spares warm them up, because a waiting run would pay for it. */
