@@ -61,6 +61,8 @@ interface ActiveRun {
   status: 'queued' | 'running';
   worker?: PooledWorker;
   timer?: NodeJS.Timeout;
+  /** Starts the replacement of this run's interpreter when the run lasts longer than REFILL_DELAY_MS. */
+  refillTimer?: NodeJS.Timeout;
   outputChars: number;
 }
 
@@ -70,6 +72,11 @@ const WORKER_STACK_SIZE_MB = 4;
 
 // A worker that cannot start this many times in a row stops the refill loop.
 const MAX_CONSECUTIVE_START_FAILURES = 5;
+
+// A replacement interpreter starts when its run ends, or this long after the run started,
+// so that a short run does not share the two cores with a worker's start-up. With no
+// interpreter left ready, the replacement starts at once.
+const REFILL_DELAY_MS = 100;
 
 // Weight of the newest sample in the moving average of refill times.
 const REFILL_AVERAGE_WEIGHT = 0.2;
@@ -336,7 +343,11 @@ export class WorkerPool {
     worker.run = run;
     run.timer = setTimeout(() => this.finishRun(run, { kind: 'timed_out', timeoutMs: run.timeoutMs }), run.timeoutMs);
     worker.thread.postMessage({ type: 'host:run', request: run.request });
-    this.refill();
+    if (this.countWorkers('ready') === 0) {
+      this.refill();
+    } else {
+      run.refillTimer = setTimeout(() => this.refill(), REFILL_DELAY_MS);
+    }
   }
 
   /** Ends a running run: stops its worker, forwards what it already sent, and reports the outcome. */
@@ -346,6 +357,7 @@ export class WorkerPool {
     }
     this.runs.delete(run.request.runId);
     clearTimeout(run.timer);
+    clearTimeout(run.refillTimer);
     const worker = run.worker!;
 
     // Events the worker posted before it was stopped are still in the port: keep them.
