@@ -61,7 +61,7 @@ interface ActiveRun {
   status: 'queued' | 'running';
   worker?: PooledWorker;
   timer?: NodeJS.Timeout;
-  /** Starts the replacement of this run's interpreter when the run lasts longer than REFILL_DELAY_MS. */
+  /** Timer that starts the replacement of this run's interpreter once the run lasts REFILL_DELAY_MS. */
   refillTimer?: NodeJS.Timeout;
   outputChars: number;
 }
