@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { DEFAULT_OUTPUT_LIMITS } from '@policy-logic-studio/shared';
+import { DEFAULT_OUTPUT_LIMITS, type OutputLimits } from '@policy-logic-studio/shared';
 import ivm from 'isolated-vm';
 import type { Logger } from 'pino';
 import { backendRoot } from '../../paths.js';
@@ -33,6 +33,30 @@ export interface PreparedIsolate {
   startRun: ivm.Reference;
   fireTimer: ivm.Reference;
   libraries: readonly LibraryName[];
+}
+
+/** Arguments of one call of the runtime's `startRun`, and its timeout. */
+export interface StartRunOptions {
+  sendEvent: ivm.Callback;
+  inputJson: string;
+  limits: OutputLimits;
+  /** The author's code compiled as a function in the same context. */
+  userFunction: ivm.Reference;
+  timeoutMs: number;
+}
+
+/** Calls the runtime's `startRun` (see isolate-runtime.js), which settles after the run's last event. */
+export function callStartRun(startRun: ivm.Reference, options: StartRunOptions): Promise<unknown> {
+  const { sendEvent, inputJson, limits, userFunction, timeoutMs } = options;
+  const startArguments = [
+    sendEvent,
+    inputJson,
+    limits.stdoutMaxChars,
+    limits.valueMaxBytes,
+    limits.maxEvents,
+    userFunction.derefInto(),
+  ];
+  return startRun.apply(undefined, startArguments, { result: { promise: true }, timeout: timeoutMs });
 }
 
 /**
@@ -169,17 +193,13 @@ export class IsolatePool {
       const startRun: ivm.Reference = runtime.getSync('startRun', { reference: true });
       const userFunction: ivm.Reference = await context.eval(PRIMING_SCRIPT, { reference: true, timeout: PREPARE_TIMEOUT_MS });
 
-      const sendEvent = new ivm.Callback(() => undefined, { ignored: true });
-      const limits = DEFAULT_OUTPUT_LIMITS;
-      const startArguments = [
-        sendEvent,
-        PRIMING_INPUT_JSON,
-        limits.stdoutMaxChars,
-        limits.valueMaxBytes,
-        limits.maxEvents,
-        userFunction.derefInto(),
-      ];
-      await startRun.apply(undefined, startArguments, { result: { promise: true }, timeout: PREPARE_TIMEOUT_MS });
+      await callStartRun(startRun, {
+        sendEvent: new ivm.Callback(() => undefined, { ignored: true }),
+        inputJson: PRIMING_INPUT_JSON,
+        limits: DEFAULT_OUTPUT_LIMITS,
+        userFunction,
+        timeoutMs: PREPARE_TIMEOUT_MS,
+      });
 
       this.tableHelperCodeCache = await codeCacheAfterRun(isolate, TABLE_HELPER_SOURCE, TABLE_HELPER_FILENAME);
       this.runtimeCodeCache = await codeCacheAfterRun(isolate, this.runtimeSourceText(), ISOLATE_RUNTIME_FILENAME);

@@ -1,7 +1,7 @@
 import type { JsonValue, SandboxEvent, SandboxRunRequest } from '@policy-logic-studio/shared';
 import ivm from 'isolated-vm';
 import type { RunOptions, RunnerOutcome } from '../runner.js';
-import type { PreparedIsolate } from './isolate-pool.js';
+import { callStartRun, type PreparedIsolate } from './isolate-pool.js';
 import { SCRIPT_FILENAME, buildScriptSource, runtimeErrorFrom, syntaxErrorFrom, type ScriptLayout } from './script-source.js';
 
 /**
@@ -119,16 +119,13 @@ export class IsolateRun {
     const sendEvent = new ivm.Callback((kind: unknown, ...fields: unknown[]) => this.onIsolateEvent(kind, fields), {
       ignored: true,
     });
-    const inputJson = JSON.stringify(this.request.input);
-    const startArguments = [
+    await callStartRun(startRun, {
       sendEvent,
-      inputJson,
-      limits.stdoutMaxChars,
-      limits.valueMaxBytes,
-      limits.maxEvents,
-      userFunction.derefInto(),
-    ];
-    await startRun.apply(undefined, startArguments, { result: { promise: true }, timeout: this.options.timeoutMs });
+      inputJson: JSON.stringify(this.request.input),
+      limits,
+      userFunction,
+      timeoutMs: this.options.timeoutMs,
+    });
   }
 
   /** Dispatches one call of the runtime's `sendEvent` (isolate-runtime.js lists the kinds). */
