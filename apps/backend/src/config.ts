@@ -2,6 +2,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import dotenv from 'dotenv';
 import { memoryToBytes, parseSandboxCpus, parseSandboxMemory, parseSandboxPids } from './execution/docker/limits.js';
+import type { LockPackage } from './execution/pyodide/packages/lock-file.js';
+import { readOperatorLockFile } from './execution/pyodide/packages/operator-lock.js';
 import { normalizeSourceUrl } from './execution/pyodide/packages/package-cache.js';
 import { repositoryRoot } from './paths.js';
 
@@ -28,6 +30,18 @@ export interface DockerSandboxConfig {
   preparedContainers: number;
 }
 
+export interface PyodideSandboxConfig {
+  poolSize: number;
+  maxQueuedRuns: number;
+  memoryLimitBytes: number;
+  packageCacheDir: string;
+  packageBaseUrl: string;
+  /** `PYODIDE_EXTRA_LOCK_FILE` as an absolute path, absent when the variable is empty. */
+  extraLockFile?: string;
+  /** The checked entries of that file by canonical name, empty without it. */
+  operatorPackages: Record<string, LockPackage>;
+}
+
 export interface Config {
   host: string;
   port: number;
@@ -38,7 +52,7 @@ export interface Config {
   pythonTimeoutMs: number;
   javascriptTimeoutMs: number;
   dryRunTimeoutMs: number;
-  pyodide: { poolSize: number; maxQueuedRuns: number; memoryLimitBytes: number; packageCacheDir: string; packageBaseUrl: string };
+  pyodide: PyodideSandboxConfig;
   docker: DockerSandboxConfig;
   inputLimits: { maxDepth: number; maxNodes: number };
   requestMaxBytes: number;
@@ -103,6 +117,15 @@ class VariableReader {
     return value;
   }
 
+  /** Like string(), for a variable whose empty value means "not used". */
+  optionalString(name: string): string | undefined {
+    const value = this.values[name];
+    if (value === undefined) {
+      throw new ConfigError(name, `is not set. Set it in the environment or restore its line in ${this.templateName}.`);
+    }
+    return value.trim() === '' ? undefined : value.trim();
+  }
+
   /** Parse with a function that throws an Error naming the problem. */
   parsed<T>(name: string, parse: (raw: string) => T): T {
     const raw = this.string(name);
@@ -139,6 +162,8 @@ export function loadConfig(sources: ConfigSources = {}): Config {
   }
 
   const dockerMemory = read.parsed('PYTHON_SANDBOX_MEMORY', parseSandboxMemory);
+  const extraLockFile = read.optionalString('PYODIDE_EXTRA_LOCK_FILE');
+  const extraLockPath = extraLockFile === undefined ? undefined : path.resolve(dataDir, extraLockFile);
   return {
     host: read.string('HOST'),
     port: read.integer('PORT', 0, 65535),
@@ -155,6 +180,8 @@ export function loadConfig(sources: ConfigSources = {}): Config {
       memoryLimitBytes: read.integer('PYODIDE_MEMORY_LIMIT_MB', 64, 65536) * 1024 ** 2,
       packageCacheDir: path.resolve(dataDir, read.string('PYODIDE_PACKAGE_CACHE_DIR')),
       packageBaseUrl: read.parsed('PYODIDE_PACKAGE_BASE_URL', normalizeSourceUrl),
+      ...(extraLockPath === undefined ? {} : { extraLockFile: extraLockPath }),
+      operatorPackages: extraLockPath === undefined ? {} : readOperatorPackages(extraLockPath),
     },
     docker: {
       socketPath: read.string('DOCKER_SOCKET_PATH'),
@@ -173,4 +200,12 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     },
     requestMaxBytes: read.integer('REQUEST_MAX_BYTES', 1024),
   };
+}
+
+function readOperatorPackages(filePath: string): Record<string, LockPackage> {
+  try {
+    return readOperatorLockFile(filePath);
+  } catch (error) {
+    throw new ConfigError('PYODIDE_EXTRA_LOCK_FILE', `is invalid. ${(error as Error).message}`);
+  }
 }

@@ -29,6 +29,7 @@ export async function createServices(config: Config, logger: Logger): Promise<Se
     mode: config.pythonMode,
     cacheDir: config.pyodide.packageCacheDir,
     sourceUrl: config.pyodide.packageBaseUrl,
+    operatorPackages: config.pyodide.operatorPackages,
     logger: logger.child({ component: 'pyodide-packages' }),
   });
   pythonPackages.start();

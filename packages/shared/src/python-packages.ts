@@ -25,6 +25,12 @@ export type PythonLibraryCategory =
   /** No longer supported; `reason` names what covers its use. */
   | 'removed';
 
+/**
+ * Origin of a library entry: the product's own table, or the lock file that the operator
+ * names in `PYODIDE_EXTRA_LOCK_FILE`.
+ */
+export type PythonLibrarySource = 'product' | 'operator';
+
 export interface PythonLibrary {
   /** Distribution name, as in pyodide-lock.json (`scikit-learn`, `python-dateutil`). */
   name: string;
@@ -37,6 +43,8 @@ export interface PythonLibrary {
   modes: PythonSandboxMode[];
   /** Reason for the category, or the replacement to use. */
   reason?: string;
+  /** Absent for the entries of this table, which come from the product. */
+  source?: PythonLibrarySource;
 }
 
 const BOTH_MODES: PythonSandboxMode[] = ['pyodide', 'docker'];
@@ -143,6 +151,7 @@ export interface PackageCacheStatus {
 
 /** One row of `GET /api/sandbox/packages`. */
 export interface PythonLibraryAvailability extends PythonLibrary {
+  source: PythonLibrarySource;
   /** Whether a script can import it in the running mode now. */
   available: boolean;
   /** Reason it is not available, or the packages still missing (`numpy: downloading`). */

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { PyodideInterface } from 'pyodide';
 import type { ScriptError } from '@policy-logic-studio/shared';
-import { canonicalPackageName } from './lock-file.js';
+import { canonicalPackageName, type LockPackage } from './lock-file.js';
 import type { PackagePlan, PackagePlanSettings } from './planner.js';
 
 export interface PackageLoadResult {
@@ -78,9 +78,16 @@ function verifyCachedFiles(plan: PackagePlan, settings: PackagePlanSettings): Sc
         message:
           `The cached file ${path.basename(filePath)} of Python package '${entry.name}' ${entry.version} does not match the lock file: ` +
           `sha256 is ${actual}, expected ${entry.sha256}. It was not loaded.`,
-        hint: `Delete ${filePath}; the backend downloads and verifies it again at its next start or warm-up.`,
+        hint: integrityHint(filePath, entry),
       };
     }
   }
   return undefined;
+}
+
+function integrityHint(filePath: string, entry: LockPackage): string {
+  if (entry.operatorLockFile !== undefined) {
+    return `Replace ${filePath} with the wheel whose sha256 is ${entry.sha256}, or correct the sha256 of '${entry.name}' in ${entry.operatorLockFile} and restart the backend.`;
+  }
+  return `Delete ${filePath}; the backend downloads and verifies it again at its next start or warm-up.`;
 }

@@ -29,6 +29,8 @@ export interface LockPackage {
    * distribution lacks. A mirror serves them under `file_name` like every other package.
    */
   url?: string;
+  /** Path of the `PYODIDE_EXTRA_LOCK_FILE` that listed the package, absent for Pyodide's own packages. */
+  operatorLockFile?: string;
 }
 
 export interface LockFile {

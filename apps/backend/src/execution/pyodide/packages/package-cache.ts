@@ -201,6 +201,10 @@ export class PackageCache {
         item.lastError = undefined;
         continue;
       }
+      if (item.entry.operatorLockFile !== undefined) {
+        this.keepMismatchedOperatorFile(item, filePath, actual);
+        continue;
+      }
       this.logger.warn(
         { package: item.entry.name, file: filePath, expectedSha256: item.entry.sha256, actualSha256: actual },
         'cached Pyodide package does not match the lock file; deleting it',
@@ -209,6 +213,18 @@ export class PackageCache {
       item.state = 'missing';
       item.bytes = 0;
     }
+  }
+
+  /**
+   * Marks the package failed but keeps the file, because the operator placed it by hand
+   * and no source may hold another copy. Each run verifies it again, so it is never loaded.
+   */
+  private keepMismatchedOperatorFile(item: CachedPackage, filePath: string, actualSha256: string): void {
+    const message =
+      `sha256 mismatch: ${filePath} has sha256 ${actualSha256}, but ${item.entry.operatorLockFile} expects ${item.entry.sha256}. ` +
+      'Replace the file or correct the sha256 in the lock file, then restart the backend';
+    this.logger.error({ package: item.entry.name, file: filePath, lockFile: item.entry.operatorLockFile }, message);
+    this.fail(item, message);
   }
 
   private async downloadMissing(): Promise<void> {

@@ -24,6 +24,11 @@ export interface PackageCatalogOptions {
   libraries?: readonly PythonLibrary[];
   /** The lock file; defaults to the `pyodide` npm package's lock merged with the pint entries. */
   lock?: LockFile;
+  /**
+   * Entries of `PYODIDE_EXTRA_LOCK_FILE`, checked by readOperatorLockFile(). They join the
+   * lock, and their imports join the allowlist.
+   */
+  operatorPackages?: Record<string, LockPackage>;
 }
 
 export interface PlanSettingsOptions {
@@ -39,8 +44,9 @@ export class PackageCatalog {
   readonly packages: readonly LockPackage[];
 
   constructor(options: PackageCatalogOptions = {}) {
-    this.libraries = options.libraries ?? PYTHON_LIBRARIES;
-    this.lock = options.lock ?? defaultLockFile();
+    const operatorPackages = options.operatorPackages ?? {};
+    this.libraries = [...(options.libraries ?? PYTHON_LIBRARIES), ...Object.values(operatorPackages).map(operatorLibrary)];
+    this.lock = mergeLockFiles(options.lock ?? defaultLockFile(), operatorPackages);
     const roots = pyodideLoadableLibraries(this.libraries).map((entry) => entry.name);
     this.packages = resolveDependencies(this.lock, roots);
     this.checkVersions();
@@ -109,4 +115,17 @@ export class PackageCatalog {
 /** pyodide-lock.json of the installed `pyodide` npm package, with the pint entries added. */
 export function defaultLockFile(): LockFile {
   return mergeLockFiles(readLockFile(pyodideLockFilePath()), SUPPLEMENTARY_LOCK_PACKAGES);
+}
+
+/** Builds the library-table row of an operator's package, which loads in Pyodide mode only. */
+function operatorLibrary(entry: LockPackage): PythonLibrary {
+  return {
+    name: entry.name,
+    importNames: entry.imports,
+    version: entry.version,
+    category: 'library',
+    modes: ['pyodide'],
+    reason: `listed in ${entry.operatorLockFile ?? 'PYODIDE_EXTRA_LOCK_FILE'}`,
+    source: 'operator',
+  };
 }

@@ -88,14 +88,15 @@ export class PythonPackageService {
   }
 
   private availability(library: PythonLibrary, cached: Map<string, PackageCacheEntry>): PythonLibraryAvailability {
+    const row = { ...library, source: library.source ?? 'product' };
     if (!library.modes.includes(this.mode)) {
       const detail = library.category === 'removed' ? library.reason : `available in ${library.modes.join(' and ')} mode only`;
-      return { ...library, available: false, ...(detail === undefined ? {} : { detail }) };
+      return { ...row, available: false, ...(detail === undefined ? {} : { detail }) };
     }
     // NOTE: in Docker mode this trusts the image to contain the library; the Docker
     // runner's health report lists what the image actually has.
     if (this.mode === 'docker' || library.category === 'standard-library') {
-      return { ...library, available: true };
+      return { ...row, available: true };
     }
 
     const notReady = this.catalog
@@ -103,11 +104,15 @@ export class PythonPackageService {
       .map((name) => cached.get(name))
       .filter((entry): entry is PackageCacheEntry => entry !== undefined && entry.state !== 'cached');
     if (notReady.length === 0) {
-      return { ...library, available: true };
+      return { ...row, available: true };
     }
-    const detail = notReady.map((entry) => `${entry.name}: ${entry.state}`).join(', ');
-    return { ...library, available: false, detail };
+    const detail = notReady.map(describeNotReady).join(', ');
+    return { ...row, available: false, detail };
   }
+}
+
+function describeNotReady(entry: PackageCacheEntry): string {
+  return entry.lastError === undefined ? `${entry.name}: ${entry.state}` : `${entry.name}: ${entry.state} (${entry.lastError})`;
 }
 
 /** Default of `PYODIDE_PACKAGE_CACHE_DIR`: `<dataDir>/pyodide-packages`. */

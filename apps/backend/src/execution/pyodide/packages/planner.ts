@@ -171,6 +171,16 @@ function notCachedError(settings: PackagePlanSettings, entry: LockPackage, neede
       ? `imported ${where(neededBy.found)}`
       : `needed by '${neededBy.root}', imported ${where(neededBy.found)}`;
   const cacheState = describeCacheState(readCacheStatusFile(settings.cacheDir), entry.name, settings.sourceUrl);
+  if (entry.operatorLockFile !== undefined) {
+    return {
+      type: 'PackageNotCachedError',
+      message:
+        `Python package '${entry.name}' ${entry.version} (${reason}) is not in the package cache ${settings.cacheDir} ` +
+        `(expected file ${path.basename(entry.file_name)}, listed in ${entry.operatorLockFile}). ${cacheState}`,
+      hint: `Copy ${path.basename(entry.file_name)} into ${settings.cacheDir}, or serve it from PYODIDE_PACKAGE_BASE_URL, then restart the backend.`,
+      ...lineOf(neededBy.found),
+    };
+  }
   return {
     type: 'PackageNotCachedError',
     message:
