@@ -121,7 +121,7 @@ describe('PYODIDE_EXTRA_LOCK_FILE at start-up', () => {
     { case: 'invalid module name', entry: validEntry({ imports: ['acme-factors'] }), field: 'imports', message: 'not a top-level Python module name' },
     { case: 'no imports', entry: validEntry({ imports: [] }), field: 'imports', message: 'is empty' },
     { case: 'unknown dependency', entry: validEntry({ depends: ['acme-units'] }), field: 'depends', message: "'acme-units'" },
-    { case: 'imports not an array', entry: { ...validEntry(), imports: 'acme_factors' }, field: 'imports', message: 'expected an array of strings' },
+    { case: 'imports not an array', entry: { ...validEntry(), imports: 'acme_factors' }, field: 'imports', message: 'Expected an array of strings' },
   ];
 
   it.each(invalidEntries)('rejects $case', ({ entry, field, message }) => {
