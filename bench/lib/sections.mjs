@@ -3,13 +3,16 @@
  * objects that bench.mjs prints and can write as JSON; none of them asserts a timing.
  */
 import { execFile } from 'node:child_process';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { fetchHealth, repositoryRoot, waitForFullPool } from './backend.mjs';
+import { assertLoopback, fetchHealth, repositoryRoot, startBackend, waitForFullPool } from './backend.mjs';
 import { runClosedLoop } from './clients.mjs';
 import { dryRunBody, postDryRun } from './dry-run.mjs';
 import { residentMb, threadCount } from './processes.mjs';
 import { summarize } from './stats.mjs';
+import { writeBenchmarkWheel } from './wheel.mjs';
 
 const execFileAsync = promisify(execFile);
 
@@ -148,36 +151,123 @@ export async function measurePackageLoadInPyodide({ runs, timeBudgetMs }) {
   };
 }
 
+/** Distribution and module name of the generated wheel that the product loads. */
+const OPERATOR_PACKAGE = 'plsbench_factors';
+
 /**
- * Package loading through the product. The backend loads only files that Pyodide 0.26.4's
- * lock file lists, checked by sha256, so the benchmark cannot hand it a generated wheel: it
- * measures `import six` when the package cache already contains six, and otherwise returns the reason.
+ * Measures package loading through the product with no network. Writes a generated pure-Python
+ * wheel into a temporary package cache, lists it in a temporary PYODIDE_EXTRA_LOCK_FILE,
+ * and starts a Pyodide-mode backend of the build under `root` with those two variables.
+ * Then alternates trivial dry runs with dry runs that import the wheel, each on a full
+ * pool. Returns both series and the service's packageLoadMs (sha256 check and
+ * loadPackage) of the import runs, or `failed` with the reason when the backend did not start.
  */
-export async function measurePackageLoadInProduct(backend, { runs, timeBudgetMs }) {
-  const statusUrl = new URL('api/sandbox/status', backend.url).href;
-  const response = await fetch(statusUrl, { signal: AbortSignal.timeout(5_000) });
-  if (response.status === 404) {
-    return { skipped: 'the backend answers 404 to GET /api/sandbox/status, so it has no Pyodide package cache to load from' };
+export async function measurePackageLoadInProduct({ root, poolSize = 2, runs, timeBudgetMs }) {
+  const folder = await mkdtemp(path.join(tmpdir(), 'pls-bench-operator-'));
+  let setup;
+  let backend;
+  try {
+    setup = await writeOperatorPackage(folder);
+    backend = await startBackend({
+      root,
+      label: 'Pyodide-mode backend with an operator package',
+      env: {
+        PYTHON_SANDBOX_MODE: 'pyodide',
+        PYODIDE_POOL_SIZE: String(poolSize),
+        PYODIDE_PACKAGE_BASE_URL: 'none',
+        PYODIDE_PACKAGE_CACHE_DIR: setup.cacheDir,
+        PYODIDE_EXTRA_LOCK_FILE: setup.lockFile,
+      },
+    });
+  } catch (error) {
+    await rm(folder, { recursive: true, force: true });
+    return { failed: error.message };
   }
-  const status = await response.json();
-  const six = status.packageCache?.packages?.find((entry) => entry.name === 'six');
-  if (six?.state !== 'cached') {
+  try {
+    await waitForCachedPackage(backend, setup.wheel.moduleName);
+    const samples = await alternateTrivialAndImport(backend, setup.wheel.moduleName, { runs, timeBudgetMs });
     return {
-      skipped: `six is not in the package cache (state: ${six?.state ?? 'unknown'}; source: ${status.packageCache?.sourceUrl}). The cache accepts only files listed in Pyodide 0.26.4's lock file with their sha256, so the benchmark cannot supply a generated wheel; fill the cache with npm run pyodide:fetch-packages and pass --package-source file:///that/folder/`,
+      wheelBytes: setup.wheel.bytes,
+      moduleName: setup.wheel.moduleName,
+      poolSize,
+      trivial: { latency: summarize(samples.trivialLatency), service: summarize(samples.trivialService) },
+      imported: {
+        latency: summarize(samples.importLatency),
+        service: summarize(samples.importService),
+        packageLoad: summarize(samples.packageLoad),
+      },
+      failures: samples.failures,
     };
+  } finally {
+    await backend.stop();
+    await rm(folder, { recursive: true, force: true });
   }
-  const latencies = [];
-  const packageLoads = [];
+}
+
+/** Writes the wheel into `<folder>/cache` and its lock entry into `<folder>/operator-lock.json`. */
+async function writeOperatorPackage(folder) {
+  const cacheDir = path.join(folder, 'cache');
+  await mkdir(cacheDir);
+  const wheel = await writeBenchmarkWheel(cacheDir, OPERATOR_PACKAGE);
+  const entry = {
+    name: OPERATOR_PACKAGE,
+    version: wheel.version,
+    file_name: wheel.fileName,
+    install_dir: 'site',
+    sha256: wheel.sha256,
+    package_type: 'package',
+    imports: [wheel.moduleName],
+    depends: [],
+  };
+  const lockFile = path.join(folder, 'operator-lock.json');
+  await writeFile(lockFile, JSON.stringify({ packages: { [OPERATOR_PACKAGE.replaceAll('_', '-')]: entry } }, null, 2));
+  return { cacheDir, lockFile, wheel };
+}
+
+/** Waits until the warm-up has verified the wheel, so its hashing does not overlap the first runs. */
+async function waitForCachedPackage(backend, packageName, timeoutMs = 60_000) {
+  const statusUrl = new URL('api/sandbox/status', backend.url).href;
+  assertLoopback(statusUrl);
+  const startedAt = performance.now();
+  let state;
+  while (performance.now() - startedAt < timeoutMs) {
+    const response = await fetch(statusUrl, { signal: AbortSignal.timeout(5_000) });
+    const status = await response.json();
+    state = status.packageCache?.packages?.find((entry) => entry.name === packageName)?.state;
+    if (state === 'cached') {
+      return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`${packageName} did not reach the state cached in the package cache within ${timeoutMs} ms (last state: ${state ?? 'not listed'})`);
+}
+
+/** Alternates the two scripts, so load on a shared machine affects both series alike. */
+async function alternateTrivialAndImport(backend, moduleName, { runs, timeBudgetMs }) {
+  const samples = { trivialLatency: [], trivialService: [], importLatency: [], importService: [], packageLoad: [], failures: [] };
+  const importBody = dryRunBody('pythonTrivial', `import ${moduleName}\ndone({"value": ${moduleName}.TOTAL})`);
   const startedAt = performance.now();
   for (let run = 0; run < runs && performance.now() - startedAt < timeBudgetMs; run += 1) {
     await waitForFullPool(backend);
-    const result = await postDryRun(backend.url, dryRunBody('pythonTrivial', 'import six\ndone({"value": 1})'));
-    if (result.httpStatus === 200 && result.runStatus === 'completed') {
-      latencies.push(result.latencyMs);
-      packageLoads.push(result.packageLoadMs ?? Number.NaN);
+    const trivial = await postDryRun(backend.url, dryRunBody('pythonTrivial'));
+    if (trivial.httpStatus === 200 && trivial.runStatus === 'completed') {
+      samples.trivialLatency.push(trivial.latencyMs);
+      samples.trivialService.push(trivial.durationMs);
+    } else {
+      samples.failures.push(`trivial: ${describeFailure(trivial)}`);
+    }
+
+    await waitForFullPool(backend);
+    const imported = await postDryRun(backend.url, importBody);
+    if (imported.httpStatus === 200 && imported.runStatus === 'completed' && imported.packages?.includes(moduleName)) {
+      samples.importLatency.push(imported.latencyMs);
+      samples.importService.push(imported.durationMs);
+      samples.packageLoad.push(imported.packageLoadMs ?? Number.NaN);
+    } else {
+      samples.failures.push(`import ${moduleName}: ${describeFailure(imported)}, packages ${JSON.stringify(imported.packages)}`);
     }
   }
-  return { latency: summarize(latencies), packageLoad: summarize(packageLoads) };
+  return samples;
 }
 
 /** `docker run --rm` of the sandbox image with a trivial python3 command, per run. */

@@ -24,8 +24,8 @@ function recordLine(name, data) {
 }
 
 /**
- * Writes a wheel whose distribution and module are both named `packageName` into `folder`,
- * and returns its path and the module name to import.
+ * Writes a wheel whose distribution and module are both named `packageName` into `folder`.
+ * Returns its path, file name, version, size in bytes, hex sha256 and the module name to import.
  */
 export async function writeBenchmarkWheel(folder, packageName) {
   const distInfo = `${packageName}-${WHEEL_VERSION}.dist-info`;
@@ -38,9 +38,18 @@ export async function writeBenchmarkWheel(folder, packageName) {
   const record = [...files.map(([name, data]) => recordLine(name, data)), `${distInfo}/RECORD,,`, ''].join('\n');
   files.push([`${distInfo}/RECORD`, Buffer.from(record)]);
 
-  const wheelPath = path.join(folder, `${packageName}-${WHEEL_VERSION}-py3-none-any.whl`);
-  await writeFile(wheelPath, zipStored(files));
-  return { wheelPath, moduleName: packageName };
+  const fileName = `${packageName}-${WHEEL_VERSION}-py3-none-any.whl`;
+  const wheelPath = path.join(folder, fileName);
+  const content = zipStored(files);
+  await writeFile(wheelPath, content);
+  return {
+    wheelPath,
+    fileName,
+    version: WHEEL_VERSION,
+    bytes: content.length,
+    sha256: createHash('sha256').update(content).digest('hex'),
+    moduleName: packageName,
+  };
 }
 
 /** Encodes files as a zip archive without compression (method 0). */
