@@ -243,14 +243,14 @@ build_layer() {
 
   # The label lets the backend and scripts/docker-engine.sh tell a stale image apart.
   local runtime_sha packages_json
-  runtime_sha=$(cat "$context"/runtime/* | sha256sum | cut -c1-64)
+  runtime_sha=$(cat "$context"/runtime/* "$context/Dockerfile" | sha256sum | cut -c1-64)
   packages_json=$(docker run --rm --network none --log-driver none --entrypoint cat "$base_image" /opt/sandbox/packages.json | tr -d '\n ')
 
   local previous_id
   previous_id=$(docker image inspect --format '{{.Id}}' "$image" 2>/dev/null || true)
 
   log "building $image on $base_image"
-  # The legacy builder needs no network, because the Dockerfile has no RUN step.
+  # The legacy builder needs no network: the one RUN step compiles the runtime files.
   if ! DOCKER_BUILDKIT=0 docker build --quiet --network none \
     --build-arg "BASE_IMAGE=$base_image" \
     --label "org.policy-logic-studio.runtime-sha256=$runtime_sha" \

@@ -113,11 +113,12 @@ if [ "${SKIP_SANDBOX_IMAGE:-0}" = 1 ]; then
   exit 0
 fi
 
-# The image is rebuilt when its runtime files or its base image (Debian release, package
-# list, build steps) differ from what build.sh would produce now. When only the runtime
-# files changed, build.sh reuses the base image, so that takes seconds.
+# The image is rebuilt when its runtime files, its Dockerfile or its base image (Debian
+# release, package list, build steps) differ from what build.sh would produce now. When
+# only the runtime files or the Dockerfile changed, build.sh reuses the base image, so
+# that takes seconds.
 runtime_dir=$repo_root/apps/backend/src/execution/python
-expected_sha=$(cat "$runtime_dir/runtime.py" $([ -f "$runtime_dir/table.py" ] && echo "$runtime_dir/table.py") | sha256sum | cut -c1-64)
+expected_sha=$(cat "$runtime_dir/runtime.py" $([ -f "$runtime_dir/table.py" ] && echo "$runtime_dir/table.py") "$repo_root/sandbox-image/Dockerfile" | sha256sum | cut -c1-64)
 expected_base=$(bash "$repo_root/sandbox-image/build.sh" --print-base-image)
 image_labels=$(docker -H "unix://$socket" image inspect \
   --format '{{ index .Config.Labels "org.policy-logic-studio.runtime-sha256" }} {{ index .Config.Labels "org.policy-logic-studio.base-image" }}' \
@@ -129,7 +130,7 @@ if [ -z "${image_sha:-}" ]; then
 elif [ "${image_base:-}" != "$expected_base" ]; then
   log "image $image is built on ${image_base:-an unknown base}, not $expected_base; rebuilding it"
 elif [ "$image_sha" != "$expected_sha" ]; then
-  log "image $image contains other runtime files than $runtime_dir; rebuilding its sandbox layer"
+  log "image $image contains other runtime files than $runtime_dir or another Dockerfile; rebuilding its sandbox layer"
 else
   log "image $image present and current"
   exit 0
