@@ -142,6 +142,8 @@ async function benchPyodide(options, results, buildRoot) {
       results.python.throughput.push(await measureThroughput(backend, 'pythonTrivial', { clients, windowMs: options.windowMs }));
     }
 
+    // The pool refills after the Python rows; JavaScript runs measured meanwhile would share the cores with that.
+    await waitForFullPool(backend);
     progress('JavaScript');
     results.javascript.trivial = await measureSequential(backend, 'javascriptTrivial', sequential);
     results.javascript.noOutput = await measureSequential(backend, 'javascriptNoOutput', sequential);
