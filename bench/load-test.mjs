@@ -63,6 +63,8 @@ const MEMORY_SAMPLE_INTERVAL_MS = 1_000;
 const SETTLE_TIMEOUT_MS = 120_000;
 const HOST_BASE_RSS_MB = 256;
 const SANDBOX_CONTAINER_LABEL = 'policy-logic-studio.sandbox=1';
+// Containers the Docker runner creates ahead of its runs carry this label; until a run starts one, it stays in state "created".
+const PREPARED_LABEL = 'policy-logic-studio.prepared';
 
 function readOptions() {
   let parsed;
@@ -191,11 +193,18 @@ function startMemorySampler(backend, mode) {
   };
 }
 
+/**
+ * Counts the sandbox containers: `prepared` were created ahead of a run and have not been
+ * started, `inUse` are every other one (running, or finished and not yet removed).
+ */
 async function countSandboxContainers() {
-  const { stdout } = await execFileAsync('docker', ['ps', '-a', '--filter', `label=${SANDBOX_CONTAINER_LABEL}`, '--format', '{{.ID}}'], {
+  const format = `{{.State}} {{.Label "${PREPARED_LABEL}"}}`;
+  const { stdout } = await execFileAsync('docker', ['ps', '-a', '--filter', `label=${SANDBOX_CONTAINER_LABEL}`, '--format', format], {
     timeout: 30_000,
   });
-  return stdout.split('\n').filter((line) => line.trim() !== '').length;
+  const lines = stdout.split('\n').filter((line) => line.trim() !== '');
+  const prepared = lines.filter((line) => line.trim() === 'created 1').length;
+  return { prepared, inUse: lines.length - prepared, total: lines.length };
 }
 
 /** Counts the threads of the sandbox host (Pyodide) or the sandbox containers (Docker). */
@@ -223,7 +232,7 @@ async function settle(backend, mode) {
     return;
   }
   const deadline = performance.now() + SETTLE_TIMEOUT_MS;
-  while (performance.now() < deadline && (await countSandboxContainers()) > 0) {
+  while (performance.now() < deadline && (await countSandboxContainers()).inUse > 0) {
     await sleep(500);
   }
 }
@@ -268,7 +277,7 @@ function buildChecks(options, run) {
 
   if (options.mode === 'pyodide') {
     // NOTE: an estimate. Interpreters busy with a run come on top of the pool size, because
-    // the runner starts a replacement as soon as a run takes one.
+    // the runner starts a replacement when a run ends or 100 ms into it.
     const hostLimitMb = options.maxHostRssMb ?? Math.round(run.poolSize * run.memoryLimitMb + HOST_BASE_RSS_MB);
     const maxHostRss = Math.max(...run.memory.samples.map((sample) => sample.hostRssMb ?? 0));
     add(`sandbox host RSS ≤ ${hostLimitMb} MiB`, maxHostRss <= hostLimitMb, `max ${formatNumber(maxHostRss, 0)} MiB`);
@@ -277,7 +286,10 @@ function buildChecks(options, run) {
     const { hostThreads: after } = run.resourcesAfter;
     add('no worker threads left behind', after !== undefined && before !== undefined && after <= before, `host threads ${before} before, ${after} after`);
   } else {
-    add('no sandbox containers left behind', run.resourcesAfter.containers === 0, `${run.resourcesAfter.containers} containers with label ${SANDBOX_CONTAINER_LABEL}`);
+    const during = run.resourcesAfter.containers;
+    add('no sandbox container in use after the test', during.inUse === 0, `${during.inUse} in use, ${during.prepared} prepared for the next runs`);
+    const stopped = run.containersAfterStop;
+    add('no sandbox container left after the backend stopped', stopped?.total === 0, `${stopped?.total ?? 'not counted'} with label ${SANDBOX_CONTAINER_LABEL}`);
   }
   return checks;
 }
@@ -425,6 +437,11 @@ async function main() {
   } finally {
     await backend.stop();
     await build.remove();
+  }
+  if (options.mode === 'docker' && checks !== undefined) {
+    // Stopping the backend must also remove the containers it prepared.
+    run.containersAfterStop = await countSandboxContainers();
+    checks = buildChecks(options, run);
   }
 
   printReport(options, run, checks);
