@@ -63,7 +63,7 @@ const MEMORY_SAMPLE_INTERVAL_MS = 1_000;
 const SETTLE_TIMEOUT_MS = 120_000;
 const HOST_BASE_RSS_MB = 256;
 const SANDBOX_CONTAINER_LABEL = 'policy-logic-studio.sandbox=1';
-// Containers the Docker runner creates ahead of its runs carry this label; until a run starts one, it stays in state "created".
+// Label of containers the Docker runner creates ahead of its runs. Until a run starts one, it stays in state "created".
 const PREPARED_LABEL = 'policy-logic-studio.prepared';
 
 function readOptions() {
@@ -194,8 +194,8 @@ function startMemorySampler(backend, mode) {
 }
 
 /**
- * Counts the sandbox containers: `prepared` were created ahead of a run and have not been
- * started, `inUse` are every other one (running, or finished and not yet removed).
+ * Counts the sandbox containers. `prepared` ones were created ahead of a run and never
+ * started. `inUse` counts the others: running, or finished and not yet removed.
  */
 async function countSandboxContainers() {
   const format = `{{.State}} {{.Label "${PREPARED_LABEL}"}}`;
