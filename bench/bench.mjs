@@ -24,6 +24,7 @@ import {
   measurePackageLoadInProduct,
   measurePackageLoadInPyodide,
   measurePlainDockerRun,
+  measurePlainDockerThroughput,
   measureSequential,
   measureThroughput,
 } from './lib/sections.mjs';
@@ -168,6 +169,11 @@ async function benchDocker(options, results, buildRoot) {
   }
   progress(`plain docker run --rm ${SANDBOX_IMAGE}`);
   results.docker.plainRun = await measurePlainDockerRun(SANDBOX_IMAGE, { runs: options.runs, timeBudgetMs: options.sectionBudgetMs });
+  results.docker.plainThroughput = [];
+  for (const clients of CLIENT_COUNTS) {
+    progress(`plain docker run throughput, ${clients} client(s), ${options.windowMs / 1000} s`);
+    results.docker.plainThroughput.push(await measurePlainDockerThroughput(SANDBOX_IMAGE, { clients, windowMs: options.windowMs }));
+  }
 
   progress('starting the backend in Docker mode');
   const backend = await startBackend({
@@ -333,7 +339,12 @@ function printReport(options, results) {
       ),
       '',
     );
-    out.push(renderTable(['clients', 'completed', 'runs/s', 'median ms', 'p99 ms', 'not completed'], throughputRows('Docker', results.docker.throughput)), '');
+    const dockerRows = [...throughputRows('Docker', results.docker.throughput), ...throughputRows('plain docker run --rm', results.docker.plainThroughput)];
+    out.push(
+      `Sustained Docker-mode runs (trivial Python, a fresh container per run, ${options.windowMs / 1000} s per row), against clients that each run \`docker run --rm\` of the same image one after another:`,
+      '',
+    );
+    out.push(renderTable(['clients', 'completed', 'runs/s', 'median ms', 'p99 ms', 'not completed'], dockerRows), '');
   }
 
   out.push('## JavaScript (isolated-vm), trivial dry run', '');

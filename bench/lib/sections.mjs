@@ -286,6 +286,41 @@ export async function measurePlainDockerRun(image, { runs, timeBudgetMs }) {
   return summarize(samples);
 }
 
+/**
+ * Closed-loop clients that each run `docker run --rm` of the image, one after another, for
+ * the window: the baseline for the Docker mode's sustained runs. Runs still going at the
+ * end of the window finish (at most 60 s more) but are not counted.
+ */
+export async function measurePlainDockerThroughput(image, { clients, windowMs }) {
+  const { results, elapsedMs } = await runClosedLoop({
+    clients,
+    windowMs,
+    drainMs: 60_000,
+    sendRequest: async () => {
+      const startedAt = performance.now();
+      try {
+        await execFileAsync('docker', ['run', '--rm', '--network=none', '--entrypoint', 'python3', image, '-c', 'print({"value": 1})'], {
+          timeout: 60_000,
+        });
+        return { ok: true, latencyMs: performance.now() - startedAt };
+      } catch (error) {
+        return { ok: false, error: firstLine(error.stderr || error.message) };
+      }
+    },
+  });
+  const completed = results.filter((result) => result.inWindow && result.ok);
+  const failed = results.filter((result) => result.inWindow && !result.ok);
+  return {
+    clients,
+    windowMs: elapsedMs,
+    completed: completed.length,
+    runsPerSecond: completed.length / (elapsedMs / 1000),
+    latency: summarize(completed.map((result) => result.latencyMs)),
+    otherAnswers: failed.map((result) => result.error),
+    abortedAtWindowEnd: results.filter((result) => !result.inWindow).length,
+  };
+}
+
 /** Returns a reason when Docker mode cannot be measured here, or undefined when it can. */
 export async function dockerUnavailableReason(image) {
   try {
