@@ -291,8 +291,11 @@ function printReport(options, results) {
     renderTable(
       ['measurement', 'runs', 'median ms', 'p99 ms', 'target', 'verdict'],
       [
-        latencyRow('pooled, pool ready (client latency)', python.ready.latency, TARGETS.pythonMedianMs),
-        [...latencyRow('pooled, pool ready (p99)', python.ready.latency).slice(0, 4), `p99 ≤ ${TARGETS.pythonP99Ms} ms`, verdict(python.ready.latency.p99Ms, TARGETS.pythonP99Ms)],
+        [
+          ...latencyRow('pooled, pool ready (client latency)', python.ready.latency).slice(0, 4),
+          `p50 ≤ ${TARGETS.pythonMedianMs} ms, p99 ≤ ${TARGETS.pythonP99Ms} ms`,
+          `p50 ${verdict(python.ready.latency.medianMs, TARGETS.pythonMedianMs)}, p99 ${verdict(python.ready.latency.p99Ms, TARGETS.pythonP99Ms)}`,
+        ],
         latencyRow('pooled, pool ready (service durationMs)', python.ready.service),
         latencyRow('pooled, pool ready (client latency - durationMs)', python.ready.overhead),
         latencyRow('pooled, no done(), so no output document (client latency)', python.noOutput.latency),
@@ -333,7 +336,7 @@ function printReport(options, results) {
         [
           latencyRow('product, trivial dry run (client latency)', results.docker.sequential.latency, TARGETS.dockerMedianMs),
           latencyRow('product (service durationMs)', results.docker.sequential.service),
-          latencyRow(`baseline: docker run --rm ${SANDBOX_IMAGE} python3 -c`, results.docker.plainRun),
+          latencyRow(`baseline: docker run --rm --network=none --entrypoint python3 ${SANDBOX_IMAGE} -c`, results.docker.plainRun),
           ['ratio: baseline median / product median', '', formatNumber(ratio), '', '', ''],
         ],
       ),

@@ -383,7 +383,7 @@ describe('signed output documents', () => {
     expect(result.documents[0]!.signed).toBe(false);
     expect(result.errors).toEqual([]);
     expect(result.warnings).toEqual([
-      "document 0: left unsigned because the block has no output schema to define the subject's terms. Choose the block's outputSchema, or set unsigned",
+      "document 0: left unsigned because the block has no output schema to define the subject's terms. Choose the block's outputSchema, or set \"unsigned\": true on the block to skip signing.",
     ]);
   });
 

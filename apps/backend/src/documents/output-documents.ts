@@ -130,7 +130,7 @@ async function buildDocument(index: number, value: JsonValue, context: BuildCont
     // Without the schema's JSON-LD context the subject's terms are undefined, and the
     // RDF canonicalization behind the proof rejects undefined terms.
     const unsignedReason =
-      "left unsigned because the block has no output schema to define the subject's terms. Choose the block's outputSchema, or set unsigned";
+      "left unsigned because the block has no output schema to define the subject's terms. Choose the block's outputSchema, or set \"unsigned\": true on the block to skip signing.";
     return { index, document: credential, signed: false, errors: [], unsignedReason };
   }
   return signDocument(index, credential, context);
