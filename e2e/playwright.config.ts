@@ -24,6 +24,9 @@ function backendServer(port: number, pythonMode: 'pyodide' | 'docker'): WebServe
     url: `http://127.0.0.1:${port}/api/health`,
     reuseExistingServer: false,
     timeout: 120_000,
+    // Without it Playwright kills the server with SIGKILL, and a Docker-mode server then
+    // leaves the containers it prepared for its next runs behind.
+    gracefulShutdown: { signal: 'SIGTERM', timeout: 20_000 },
     env: {
       PORT: String(port),
       HOST: '127.0.0.1',
