@@ -32,6 +32,8 @@ export interface DockerSandboxConfig {
 
 export interface PyodideSandboxConfig {
   poolSize: number;
+  /** Runs executing at once in the sandbox host. Each may use `memoryLimitBytes`. */
+  maxRunningRuns: number;
   maxQueuedRuns: number;
   memoryLimitBytes: number;
   packageCacheDir: string;
@@ -176,6 +178,7 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     dryRunTimeoutMs,
     pyodide: {
       poolSize: read.integer('PYODIDE_POOL_SIZE', 1, 64),
+      maxRunningRuns: read.integer('PYODIDE_MAX_RUNNING_RUNS', 1, 256),
       maxQueuedRuns: read.integer('PYODIDE_MAX_QUEUED_RUNS', 0, 10000),
       memoryLimitBytes: read.integer('PYODIDE_MEMORY_LIMIT_MB', 64, 65536) * 1024 ** 2,
       packageCacheDir: path.resolve(dataDir, read.string('PYODIDE_PACKAGE_CACHE_DIR')),

@@ -33,6 +33,13 @@ describe('loadConfig', () => {
     expect(config.docker.maxConcurrentRuns).toBe(4);
     expect(config.docker.maxQueuedRuns).toBe(32);
     expect(config.docker.preparedContainers).toBe(2);
+    expect(config.pyodide.maxRunningRuns).toBe(8);
+  });
+
+  it('reads the Pyodide running-run bound', () => {
+    const config = load({ PYODIDE_MAX_RUNNING_RUNS: '3' });
+
+    expect(config.pyodide.maxRunningRuns).toBe(3);
   });
 
   it('reads the Docker run queue and prepared containers', () => {
@@ -74,6 +81,7 @@ describe('loadConfig', () => {
     ['PYTHON_SANDBOX_MAX_QUEUED_RUNS', '-1'],
     ['PYTHON_SANDBOX_PREPARED_CONTAINERS', 'two'],
     ['PYTHON_SANDBOX_PREPARED_CONTAINERS', '65'],
+    ['PYODIDE_MAX_RUNNING_RUNS', '0'],
   ])('rejects %s=%s naming the variable', (variable, value) => {
     let caught: unknown;
     try {

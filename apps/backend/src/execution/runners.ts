@@ -26,6 +26,7 @@ export async function createRunners(
 
   const python = new PyodideRunner({
     poolSize: config.pyodide.poolSize,
+    maxRunningRuns: config.pyodide.maxRunningRuns,
     maxQueuedRuns: config.pyodide.maxQueuedRuns,
     memoryLimitBytes: config.pyodide.memoryLimitBytes,
     packages: pythonPackages.planSettings(),

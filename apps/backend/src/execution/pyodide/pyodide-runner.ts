@@ -48,7 +48,7 @@ const DEFAULT_POOL_SIZE = 2;
 const DEFAULT_MAX_QUEUED_RUNS = 32;
 // Each running run may use `memoryLimitBytes`, so this bounds the sandbox host's memory to
 // about 8 times that limit plus the ready interpreters, whatever the request rate.
-// TODO: no environment variable sets it yet; PYODIDE_MAX_QUEUED_RUNS shows the pattern.
+// PYODIDE_MAX_RUNNING_RUNS sets it in the service.
 const DEFAULT_MAX_RUNNING_RUNS = 8;
 // Runs that arrive while the host starts or restarts wait for it, so Retry-After covers one start-up.
 const HOST_START_RETRY_AFTER_SECONDS = 5;
