@@ -11,6 +11,7 @@ import { writeFile } from 'node:fs/promises';
 import { availableParallelism, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { startBackend, waitForFullPool } from './lib/backend.mjs';
+import { optionParsers } from './lib/cli.mjs';
 import { freezeBuild } from './lib/frozen-build.mjs';
 import { describeMachine, formatMachine } from './lib/machine.mjs';
 import { formatNumber, renderTable } from './lib/stats.mjs';
@@ -29,9 +30,11 @@ import {
   measureThroughput,
 } from './lib/sections.mjs';
 
+const { fail, positiveInteger } = optionParsers('bench');
+
 const USAGE = `Usage: npm run bench -- [options]
   --runs N            sequential runs per latency row (default 20; 5 with --quick)
-  --quick             fewer runs and shorter windows, for a first look (about 3 minutes)
+  --quick             fewer runs and shorter windows, for a first look (about 5 minutes)
   --window-s S        seconds each throughput phase sends requests (default 15; 5 with --quick)
   --pool-size N       PYODIDE_POOL_SIZE of the Pyodide backend (default 4)
   --skip-docker       leave out the Docker-mode rows
@@ -91,21 +94,6 @@ function readOptions() {
   return options;
 }
 
-function positiveInteger(name, text, fallback) {
-  if (text === undefined) {
-    return fallback;
-  }
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < 1) {
-    fail(`${name} must be a positive integer, got "${text}".`);
-  }
-  return value;
-}
-
-function fail(message) {
-  process.stderr.write(`bench: ${message}\n`);
-  process.exit(2);
-}
 
 // The 1-minute load average when each section started: on a shared machine it explains
 // most of the spread between two runs of the benchmark.

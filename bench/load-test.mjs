@@ -14,10 +14,13 @@ import { promisify, parseArgs } from 'node:util';
 import { fetchHealth, sleep, startBackend, waitForFullPool, waitForHealth } from './lib/backend.mjs';
 import { runClosedLoop } from './lib/clients.mjs';
 import { dryRunBody, postDryRun, SCRIPTS } from './lib/dry-run.mjs';
+import { optionParsers } from './lib/cli.mjs';
 import { freezeBuild } from './lib/frozen-build.mjs';
 import { describeMachine, formatMachine } from './lib/machine.mjs';
 import { residentMb, threadCount } from './lib/processes.mjs';
 import { formatNumber, renderTable, summarize } from './lib/stats.mjs';
+
+const { fail, positiveInteger } = optionParsers('loadtest');
 
 const execFileAsync = promisify(execFile);
 
@@ -113,21 +116,6 @@ function readOptions() {
   return options;
 }
 
-function positiveInteger(name, text, fallback) {
-  if (text === undefined) {
-    return fallback;
-  }
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < 1) {
-    fail(`${name} must be a positive integer, got "${text}".`);
-  }
-  return value;
-}
-
-function fail(message) {
-  process.stderr.write(`loadtest: ${message}\n`);
-  process.exit(2);
-}
 
 function progress(message) {
   process.stderr.write(`loadtest: ${message}\n`);
