@@ -53,6 +53,18 @@ function validEntry(changes: Partial<LockPackage> = {}): LockPackage {
   };
 }
 
+/** Starts a Pyodide-mode service on this package cache and operator lock, and waits for its warm-up. */
+async function startOperatorService(cacheDir: string, lockFile: string): Promise<TestService> {
+  const service = await startTestService({
+    PYTHON_SANDBOX_MODE: 'pyodide',
+    PYODIDE_POOL_SIZE: '1',
+    PYODIDE_PACKAGE_CACHE_DIR: cacheDir,
+    PYODIDE_EXTRA_LOCK_FILE: lockFile,
+  });
+  await service.services.appDependencies.pythonPackages.warmUp();
+  return service;
+}
+
 function writeLockFile(folder: string, packages: Record<string, unknown>): string {
   const filePath = path.join(folder, 'operator-lock.json');
   writeFileSync(filePath, JSON.stringify({ packages }, null, 2));
@@ -223,13 +235,7 @@ describe('operator package in Pyodide mode', () => {
       'acme-factors': entry,
       'acme-units': validEntry({ name: 'acme-units', file_name: 'acme_units-2.0.0-py3-none-any.whl', version: '2.0.0', imports: ['acme_units'] }),
     });
-    service = await startTestService({
-      PYTHON_SANDBOX_MODE: 'pyodide',
-      PYODIDE_POOL_SIZE: '1',
-      PYODIDE_PACKAGE_CACHE_DIR: cacheDir,
-      PYODIDE_EXTRA_LOCK_FILE: lockFile,
-    });
-    await service.services.appDependencies.pythonPackages.warmUp();
+    service = await startOperatorService(cacheDir, lockFile);
   }, 120_000);
 
   afterAll(async () => {
@@ -281,13 +287,7 @@ describe('operator package with a wrong sha256', () => {
     placeFactorsWheel(cacheDir);
     wheelPath = path.join(cacheDir, wheelFileName(FACTORS_WHEEL));
     lockFile = writeLockFile(temporaryFolder('operator-lock'), { 'acme-factors': validEntry({ sha256: wrongSha256 }) });
-    service = await startTestService({
-      PYTHON_SANDBOX_MODE: 'pyodide',
-      PYODIDE_POOL_SIZE: '1',
-      PYODIDE_PACKAGE_CACHE_DIR: cacheDir,
-      PYODIDE_EXTRA_LOCK_FILE: lockFile,
-    });
-    await service.services.appDependencies.pythonPackages.warmUp();
+    service = await startOperatorService(cacheDir, lockFile);
   }, 120_000);
 
   afterAll(async () => {
