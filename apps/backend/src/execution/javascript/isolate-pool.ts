@@ -21,7 +21,7 @@ const PREPARE_TIMEOUT_MS = 10_000;
  */
 const SPARES_PER_SET = 2;
 
-/** The run that primes the runtime's code cache: one `done()` of an object, as most scripts end. */
+/** Script of the run that primes the runtime's code cache: one `done()` of an object, as most scripts end. */
 const PRIMING_SCRIPT = '(async function (done) { done({ value: 1 }); })';
 const PRIMING_INPUT_JSON = JSON.stringify({ documents: [], user: {}, artifacts: [], sources: [], tables: {} });
 
@@ -61,10 +61,10 @@ export function callStartRun(startRun: ivm.Reference, options: StartRunOptions):
 
 /**
  * Prepares isolates ahead of time so a run does not wait for isolate creation or
- * library evaluation. Each prepared isolate is handed out once: `take` removes it,
- * and `release` disposes it after the run and starts preparing its replacement.
- * `SPARES_PER_SET` spares are kept per set of libraries that has been asked for (at
- * most four sets exist).
+ * library evaluation. Each prepared isolate is handed out once. `take` removes it, and
+ * `release` disposes it after the run and starts preparing its replacement. The pool
+ * keeps `SPARES_PER_SET` spares for each set of libraries that has been requested, and
+ * at most four sets exist.
  */
 export class IsolatePool {
   /** Spares in preparation or ready, oldest first, by the libraries' key (`mathjs+formulajs`). */
