@@ -270,17 +270,20 @@ async function alternateTrivialAndImport(backend, moduleName, { runs, timeBudget
   return samples;
 }
 
+/** Runs the trivial script with `docker run --rm` of the image and no network, as a plain Docker user would. */
+function runPlainDocker(image) {
+  return execFileAsync('docker', ['run', '--rm', '--network=none', '--entrypoint', 'python3', image, '-c', 'print({"value": 1})'], {
+    timeout: 60_000,
+  });
+}
+
 /** `docker run --rm` of the sandbox image with a trivial python3 command, per run. */
 export async function measurePlainDockerRun(image, { runs, timeBudgetMs }) {
   const samples = [];
   const startedAt = performance.now();
   for (let run = 0; run < runs && performance.now() - startedAt < timeBudgetMs; run += 1) {
     const runStartedAt = performance.now();
-    await execFileAsync(
-      'docker',
-      ['run', '--rm', '--network=none', '--entrypoint', 'python3', image, '-c', 'print({"value": 1})'],
-      { timeout: 60_000 },
-    );
+    await runPlainDocker(image);
     samples.push(performance.now() - runStartedAt);
   }
   return summarize(samples);
@@ -299,9 +302,7 @@ export async function measurePlainDockerThroughput(image, { clients, windowMs })
     sendRequest: async () => {
       const startedAt = performance.now();
       try {
-        await execFileAsync('docker', ['run', '--rm', '--network=none', '--entrypoint', 'python3', image, '-c', 'print({"value": 1})'], {
-          timeout: 60_000,
-        });
+        await runPlainDocker(image);
         return { ok: true, latencyMs: performance.now() - startedAt };
       } catch (error) {
         return { ok: false, error: firstLine(error.stderr || error.message) };
