@@ -23,7 +23,7 @@ const PREPARE_RETRY_MS = 1_000;
 export interface PreparedContainer {
   container: Container;
   stream: Duplex;
-  /** Resolves with the exit status once the engine removed the container. */
+  /** Promise of the exit status, settled once the engine has removed the container. */
   removed: Promise<number | undefined>;
 }
 
@@ -36,7 +36,7 @@ export class PreparedContainers {
   private readonly ready: PoolEntry[] = [];
   private readonly creating = new Set<Promise<void>>();
   private readonly removals = new Set<Promise<void>>();
-  /** Containers whose removal failed (engine away); close() tries them again. */
+  /** Containers whose removal failed while the engine was away. close() tries them again. */
   private readonly unremoved = new Set<Container>();
   private retryAt = 0;
   private closed = false;
@@ -52,13 +52,13 @@ export class PreparedContainers {
     return this.ready.filter((entry) => entry.usable).length;
   }
 
-  /** Take a usable container out of the pool, or undefined when none is ready. Call fill() to replace it. */
+  /** Takes a usable container out of the pool, or returns undefined when none is ready. Call fill() to replace it. */
   take(): PreparedContainer | undefined {
     this.discardUnusable();
     return this.ready.shift();
   }
 
-  /** Create containers in the background until `targetCount` are ready or being created. */
+  /** Creates containers in the background until `targetCount` are ready or being created. */
   fill(): void {
     this.discardUnusable();
     if (this.closed || Date.now() < this.retryAt) {
@@ -70,13 +70,13 @@ export class PreparedContainers {
     }
   }
 
-  /** Remove a prepared container that will not run. close() waits for the removal too. */
+  /** Removes a prepared container that will not run. close() waits for the removal too. */
   discard(prepared: PreparedContainer): Promise<void> {
     prepared.stream.destroy();
     return this.trackRemoval(prepared.container);
   }
 
-  /** Stop preparing, remove every container still in the pool, and wait for all removals. */
+  /** Stops preparing, removes every container still in the pool, and waits for all removals. */
   async close(): Promise<void> {
     this.closed = true;
     await Promise.allSettled([...this.creating]);
@@ -133,7 +133,7 @@ export class PreparedContainers {
     }
   }
 
-  /** Remove with force and wait until the engine no longer lists the container. */
+  /** Removes the container with force and waits until the engine no longer lists it. */
   private async remove(container: Container): Promise<void> {
     if (!(await removeSandboxContainer(container, this.logger, { prepared: true }))) {
       this.unremoved.add(container);
